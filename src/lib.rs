@@ -1,0 +1,20 @@
+//! # openpalm
+//!
+//! Palm biometrics in Rust: camera frame of a hand in, "who is this?" out.
+//!
+//! The crate is organised by stage, each in its own module:
+//!
+//! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
+//! - [`error`]: the error model; [`Error`] and its categories.
+//!
+//! Vocabulary follows ISO/IEC 2382-37: a *probe* is compared with a *reference*, giving a
+//! *comparison score* (here a fractional Hamming *distance*: lower is more similar); pairs are
+//! *mated* (same palm) or *non-mated*; errors are *FMR*, *FNMR* and *FTA*.
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+pub mod error;
+pub mod template;
+
+pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
+pub use template::{Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError};
