@@ -260,7 +260,7 @@ impl PalmTemplate {
         HEADER_LEN_V1 + payload_len(self.geometry) + TRAILER_LEN
     }
 
-    /// Encodes in [binary format 1.0](self::format#layout-format-10).
+    /// Encodes in [binary format 1.0](crate::template::format#layout-format-10).
     ///
     /// The encoding is canonical: equal templates give equal bytes, and for any input of format
     /// minor 0 that decodes, re-encoding gives the input back byte for byte. A template whose
@@ -294,19 +294,19 @@ impl PalmTemplate {
         out
     }
 
-    /// Decodes [binary format 1](self::format) with [`TemplateLimits::DEFAULT`].
+    /// Decodes [binary format 1](crate::template::format) with [`TemplateLimits::DEFAULT`].
     ///
     /// See [`from_bytes_with_limits`](Self::from_bytes_with_limits) for the checks.
     pub fn from_bytes(bytes: &[u8]) -> Result<PalmTemplate, TemplateError> {
         Self::from_bytes_with_limits(bytes, &TemplateLimits::DEFAULT)
     }
 
-    /// Decodes [binary format 1](self::format), enforcing `limits`.
+    /// Decodes [binary format 1](crate::template::format), enforcing `limits`.
     ///
-    /// Performs the [documented checks](self::format#decoder-checks-in-order) in their documented
-    /// order and returns the first failure. Never panics, never reads outside `bytes`, and
-    /// allocates at most `bytes.len()` bytes (only after the payload size has been matched
-    /// against the input length).
+    /// Performs the [documented checks](crate::template::format#decoder-checks-in-order) in
+    /// their documented order and returns the first failure. Never panics, never reads outside
+    /// `bytes`, and allocates at most `bytes.len()` bytes (only after the payload size has been
+    /// matched against the input length).
     pub fn from_bytes_with_limits(
         bytes: &[u8],
         limits: &TemplateLimits,

@@ -16,6 +16,42 @@
 //! this same layout with the cells shifted in from outside masked off) is done once in the
 //! prepared probe. The default geometry (32 × 32 cells, 3 planes) is exactly 16 words per plane,
 //! i.e. 512 bytes per template including the mask: one template is eight 64-byte cache lines.
+//!
+//! # Binary format
+//!
+//! [`PalmTemplate::to_bytes`] and [`PalmTemplate::from_bytes`] use the versioned, checksummed
+//! format specified byte by byte in the [`format` module](crate::template::format): a 32-byte
+//! little-endian header (magic `"OPLM"`, format version, header length, modality, algorithm id
+//! and version, geometry, payload length, flags), the payload (code words plane after plane,
+//! then the mask words, in the layout above) and a CRC-32C trailer. The default 32 × 32 × 3
+//! template is 548 bytes.
+//!
+//! Decoding untrusted bytes runs
+//! [fourteen checks in a fixed order](crate::template::format#decoder-checks-in-order) against
+//! caller-chosen [`TemplateLimits`], never panics and never allocates more than the input's
+//! length; each failure is its own [`TemplateError`] variant carrying the offending value and
+//! the bound. [`TemplateError::is_version_mismatch`] separates "intact, but made by an
+//! incompatible algorithm version: re-enrol" from "corrupt":
+//!
+//! ```
+//! use openpalm::{Algorithm, Geometry, Modality, PalmTemplate, TemplateError};
+//!
+//! let t = PalmTemplate::from_fn(
+//!     Modality::Vein,
+//!     Algorithm::new(1, 1, 0),
+//!     Geometry::new(17, 23, 2)?,
+//!     |p, r, c| (p + r + c) % 2 == 0,
+//!     |_, _| true,
+//! );
+//! let mut bytes = t.to_bytes();
+//! assert_eq!(PalmTemplate::from_bytes(&bytes)?, t);
+//!
+//! bytes[40] ^= 1; // storage corruption
+//! let err = PalmTemplate::from_bytes(&bytes).unwrap_err();
+//! assert!(matches!(err, TemplateError::ChecksumMismatch { .. }));
+//! assert!(!err.is_version_mismatch());
+//! # Ok::<(), TemplateError>(())
+//! ```
 
 use std::fmt;
 
