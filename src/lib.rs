@@ -17,4 +17,6 @@ pub mod error;
 pub mod template;
 
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
-pub use template::{Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError};
+pub use template::{
+    Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError, TemplateLimits,
+};

@@ -16,8 +16,50 @@
 //! this same layout with the cells shifted in from outside masked off) is done once in the
 //! prepared probe. The default geometry (32 × 32 cells, 3 planes) is exactly 16 words per plane,
 //! i.e. 512 bytes per template including the mask: one template is eight 64-byte cache lines.
+//!
+//! # Binary format
+//!
+//! [`PalmTemplate::to_bytes`] and [`PalmTemplate::from_bytes`] use the versioned, checksummed
+//! format specified byte by byte in the [`format` module](crate::template::format): a 32-byte
+//! little-endian header (magic `"OPLM"`, format version, header length, modality, algorithm id
+//! and version, geometry, payload length, flags), the payload (code words plane after plane,
+//! then the mask words, in the layout above) and a CRC-32C trailer. The default 32 × 32 × 3
+//! template is 548 bytes.
+//!
+//! Decoding untrusted bytes runs
+//! [fourteen checks in a fixed order](crate::template::format#decoder-checks-in-order) against
+//! caller-chosen [`TemplateLimits`], never panics and never allocates more than the input's
+//! length; each failure is its own [`TemplateError`] variant carrying the offending value and
+//! the bound. [`TemplateError::is_version_mismatch`] separates "intact, but made by an
+//! incompatible algorithm version: re-enrol" from "corrupt":
+//!
+//! ```
+//! use openpalm::{Algorithm, Geometry, Modality, PalmTemplate, TemplateError};
+//!
+//! let t = PalmTemplate::from_fn(
+//!     Modality::Vein,
+//!     Algorithm::new(1, 1, 0),
+//!     Geometry::new(17, 23, 2)?,
+//!     |p, r, c| (p + r + c) % 2 == 0,
+//!     |_, _| true,
+//! );
+//! let mut bytes = t.to_bytes();
+//! assert_eq!(PalmTemplate::from_bytes(&bytes)?, t);
+//!
+//! bytes[40] ^= 1; // storage corruption
+//! let err = PalmTemplate::from_bytes(&bytes).unwrap_err();
+//! assert!(matches!(err, TemplateError::ChecksumMismatch { .. }));
+//! assert!(!err.is_version_mismatch());
+//! # Ok::<(), TemplateError>(())
+//! ```
 
 use std::fmt;
+
+pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use format::{LimitKind, TemplateLimits};
 
 /// Most rows or columns a geometry may have (`u16` in the format; real codes use 16–128).
 pub const MAX_GRID_SIDE: u16 = 1024;
@@ -378,7 +420,7 @@ impl PalmTemplate {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TemplateError {
-    /// Rows, columns or planes out of range.
+    /// Rows, columns or planes out of range (also decoder check 9).
     #[error(
         "invalid geometry {rows}×{cols}×{planes}: sides must be 1..={MAX_GRID_SIDE}, planes 1..={MAX_PLANES}"
     )]
@@ -390,7 +432,8 @@ pub enum TemplateError {
         /// Planes found.
         planes: u8,
     },
-    /// Code or mask word count does not match the geometry.
+    /// Code or mask word count does not match the geometry (construction only: the decoder
+    /// reports [`PayloadLength`](Self::PayloadLength) instead).
     #[error("{part} has {found} words, geometry needs {expected}")]
     WordCount {
         /// `"code"` or `"mask"`.
@@ -400,7 +443,7 @@ pub enum TemplateError {
         /// Words the geometry needs.
         expected: usize,
     },
-    /// A padding bit past the last cell is set.
+    /// A padding bit past the last cell is set (also decoder check 13).
     #[error("padding bits {bits:#018x} set in {}", match plane { Some(p) => format!("code plane {p}"), None => "mask".to_string() })]
     NonZeroPadding {
         /// The plane (`None`: the mask).
@@ -408,7 +451,108 @@ pub enum TemplateError {
         /// The offending bits of the last word.
         bits: u64,
     },
-    /// A built-in algorithm's template from an incompatible (different major) version. The
+    /// The input ends before the data it announces (decoder checks 1, 5 and 12).
+    #[error("template truncated: {found} bytes, need {needed}")]
+    Truncated {
+        /// Input length in bytes.
+        found: usize,
+        /// Bytes needed at least.
+        needed: usize,
+    },
+    /// The input does not start with the magic `"OPLM"`: not a template (decoder check 2).
+    #[error(
+        "not an openpalm template: magic {found:02x?}, expected {:02x?} (\"OPLM\")",
+        format::MAGIC
+    )]
+    BadMagic {
+        /// The first four bytes found.
+        found: [u8; 4],
+    },
+    /// A format major version this build cannot read (decoder check 3).
+    #[error(
+        "template format version {major}.{minor} not supported: this build reads format {supported_major}.x"
+    )]
+    UnsupportedFormatVersion {
+        /// Format major version found.
+        major: u8,
+        /// Format minor version found.
+        minor: u8,
+        /// The format major version this build reads.
+        supported_major: u8,
+    },
+    /// The header length field is invalid for the format version (decoder check 4).
+    #[error(
+        "header length {found} invalid for format minor version {format_minor}: must be {min}..={max}"
+    )]
+    HeaderLength {
+        /// Header length found, in bytes.
+        found: u16,
+        /// Format minor version found.
+        format_minor: u8,
+        /// Smallest valid header length.
+        min: u16,
+        /// Largest valid header length.
+        max: u16,
+    },
+    /// The CRC-32C trailer does not match the bytes: corrupted or tampered data (decoder
+    /// check 6).
+    #[error("checksum mismatch: stored CRC-32C {stored:#010x}, computed {computed:#010x}")]
+    ChecksumMismatch {
+        /// The CRC-32C stored in the trailer.
+        stored: u32,
+        /// The CRC-32C of the bytes before the trailer.
+        computed: u32,
+    },
+    /// A modality code this build does not know (decoder check 7).
+    #[error("unknown modality code {code} (known: 1 = crease, 2 = vein)")]
+    UnknownModality {
+        /// The modality byte found.
+        code: u8,
+    },
+    /// Flag bits this build does not know are set (decoder check 8). Format 1 defines none.
+    #[error("flags {flags:#018x} contain bits {unknown:#018x} this build does not know")]
+    UnknownFlags {
+        /// The flags field found.
+        flags: u64,
+        /// The bits of it that this build does not know.
+        unknown: u64,
+    },
+    /// A size exceeds the caller's [`TemplateLimits`] (decoder check 10).
+    #[error("template {what} {value} exceeds limit {limit}")]
+    LimitExceeded {
+        /// Which limit.
+        what: LimitKind,
+        /// The value found.
+        value: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The payload length field disagrees with the geometry (decoder check 11).
+    #[error("payload length field is {found} bytes, geometry needs {expected}")]
+    PayloadLength {
+        /// Payload length field found, in bytes.
+        found: u32,
+        /// Payload bytes the geometry needs.
+        expected: usize,
+    },
+    /// Bytes between the payload and the checksum trailer (decoder check 12).
+    #[error("{count} unexpected bytes after the payload")]
+    TrailingBytes {
+        /// Number of extra bytes.
+        count: usize,
+    },
+    /// A template id in the built-in range (below [`Algorithm::USER_ID_START`]) that this build
+    /// does not know, e.g. made by a newer openpalm. The template is intact but cannot be
+    /// compared with this build's templates: **re-enrol** (or upgrade).
+    #[error(
+        "template made by {algorithm}, a built-in algorithm this build does not know: re-enrol the subject or upgrade"
+    )]
+    UnknownBuiltinAlgorithm {
+        /// The algorithm recorded in the template.
+        algorithm: Algorithm,
+    },
+    /// A built-in algorithm's template from an incompatible (different major) version (decoder
+    /// check 14). The
     /// template is intact but cannot be compared with this build's templates: **re-enrol**.
     #[error(
         "template made by {algorithm} but this build uses major version {supported_major}: re-enrol the subject"
@@ -422,9 +566,15 @@ pub enum TemplateError {
 }
 
 impl TemplateError {
-    /// True when the template is intact but was made by an incompatible algorithm version, so the
-    /// right action is re-enrolment rather than treating the data as corrupt.
+    /// True when the template is intact but was made by an incompatible algorithm version
+    /// ([`AlgorithmVersionMismatch`](Self::AlgorithmVersionMismatch) or
+    /// [`UnknownBuiltinAlgorithm`](Self::UnknownBuiltinAlgorithm)), so the right action is
+    /// re-enrolment rather than treating the data as corrupt.
     pub fn is_version_mismatch(&self) -> bool {
-        matches!(self, TemplateError::AlgorithmVersionMismatch { .. })
+        matches!(
+            self,
+            TemplateError::AlgorithmVersionMismatch { .. }
+                | TemplateError::UnknownBuiltinAlgorithm { .. }
+        )
     }
 }
