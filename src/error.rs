@@ -48,6 +48,15 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
 
+    /// A comparison or gallery operation was refused: probe and reference not comparable
+    /// (geometry, modality or algorithm mismatch), a forced backend this CPU lacks, or a gallery
+    /// id problem.
+    ///
+    /// **Whose fault:** the integrator (mixing templates of different kinds, forcing a backend,
+    /// duplicate or unknown ids), or the deployment for `OutOfMemory`.
+    #[error("matching: {0}")]
+    Matching(#[from] crate::matching::MatchingError),
+
     /// Reading or writing a file or stream failed.
     ///
     /// **Whose fault:** the environment (missing file, permissions, full disk).

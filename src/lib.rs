@@ -5,6 +5,7 @@
 //! The crate is organised by stage, each in its own module:
 //!
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
+//! - [`matching`]: masked Hamming distance with shift search, SIMD kernels, 1:N [`Gallery`](matching::Gallery).
 //! - [`error`]: the error model; [`Error`] and its categories.
 //!
 //! Vocabulary follows ISO/IEC 2382-37: a *probe* is compared with a *reference*, giving a
@@ -14,6 +15,7 @@
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 pub mod error;
+pub mod matching;
 pub mod template;
 
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};

@@ -1,0 +1,120 @@
+//! The per-shift scoring kernels and the only `unsafe` code of the matcher.
+//!
+//! Every kernel computes, for each prepared shifted probe variant `s` (in the matcher's canonical
+//! shift order), the pair
+//!
+//! ```text
+//! den[s] = Σ_w popcount(vm_s[w] ∧ rm[w])                          (overlap, in cells)
+//! num[s] = Σ_p Σ_w popcount((v_s,p[w] ⊕ r_p[w]) ∧ vm_s[w] ∧ rm[w])   (differing bits)
+//! ```
+//!
+//! and hands it to a [`ShiftSink`] in ascending `s`. The integers are exact, so every backend
+//! produces bit-identical pairs; the selection of the best shift is one shared piece of code
+//! ([`super::prepared::Selector`]), so every backend also picks the same shift.
+//!
+//! Layouts: the probe variants are `n_shifts` blocks of `(planes + 1) · padded` words (planes,
+//! then the mask), each plane padded with zero words to `padded = ⌈words / 8⌉ · 8` and each block
+//! 64-byte aligned. The reference is the template layout: `code` is `planes · words` words (plane
+//! after plane, no padding) and `mask` is `words` words. Kernels read the reference's last partial
+//! chunk of each plane with masked loads, so they never read past a plane.
+
+pub(crate) mod scalar;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512;
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod neon;
+
+use super::Backend;
+use super::aligned::Line;
+
+/// Geometry of the prepared probe variants and of the reference the kernels read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// Code planes `P`.
+    pub(crate) planes: usize,
+    /// Words per plane in the reference (`⌈cells / 64⌉`).
+    pub(crate) words: usize,
+    /// Words per plane in a probe variant: `words` rounded up to a multiple of 8.
+    pub(crate) padded: usize,
+    /// Words per probe variant: `(planes + 1) · padded`.
+    pub(crate) stride: usize,
+    /// Number of variants (shifts).
+    pub(crate) shifts: usize,
+}
+
+/// Receives the exact per-shift counts, in ascending shift index.
+pub(crate) trait ShiftSink {
+    /// Counts for shift index `s`: `num` differing bits over `den` overlapping cells.
+    fn offer(&mut self, s: usize, num: u32, den: u32);
+}
+
+/// Runs the backend's kernel. The caller guarantees `backend` is available on this CPU (the
+/// [`Backend`] values a [`super::Matcher`] holds are checked when it is built), that
+/// `variants.len() ≥ layout.shifts · layout.stride`, `code.len() == planes · words` and
+/// `mask.len() == words`; the lengths are asserted here (cheap, once per comparison).
+#[inline]
+pub(crate) fn run<S: ShiftSink>(
+    backend: Backend,
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    sink: &mut S,
+) {
+    assert!(variants.len() >= layout.shifts * layout.stride);
+    assert_eq!(code.len(), layout.planes * layout.words);
+    assert_eq!(mask.len(), layout.words);
+    match backend {
+        Backend::Scalar => scalar::scores(layout, variants, code, mask, sink),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => {
+            debug_assert!(Backend::Avx2.is_available());
+            // SAFETY: a `Backend::Avx2` only reaches a matcher after `is_available()` confirmed
+            // AVX2 at run time (see `Backend::check`); the slice lengths were asserted above.
+            unsafe { avx2::scores(layout, variants, code, mask, sink) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => {
+            debug_assert!(Backend::Avx512.is_available());
+            // SAFETY: as above, AVX-512F + VPOPCNTDQ were detected at run time before this
+            // backend value could be stored in a matcher; lengths asserted above.
+            unsafe { avx512::scores(layout, variants, code, mask, sink) }
+        }
+        #[cfg(target_arch = "aarch64")]
+        Backend::Neon => {
+            debug_assert!(Backend::Neon.is_available());
+            // SAFETY: NEON was detected at run time (it is mandatory on aarch64 Linux); lengths
+            // asserted above.
+            unsafe { neon::scores(layout, variants, code, mask, sink) }
+        }
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("backend {backend:?} is not compiled for this architecture"),
+    }
+}
+
+/// Views a slice of aligned lines as plain arrays of eight words.
+pub(crate) fn lines_as_arrays(lines: &[Line]) -> &[[u64; 8]] {
+    // SAFETY: `Line` is `#[repr(C, align(64))]` around exactly one `[u64; 8]` (64 bytes), so its
+    // size equals the array's and there is no padding; a `Line` is a valid `[u64; 8]` at the same
+    // address, and the stricter alignment of `Line` satisfies the array's. The lifetime and length
+    // are carried over unchanged.
+    unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<[u64; 8]>(), lines.len()) }
+}
+
+/// Mutable form of [`lines_as_arrays`].
+pub(crate) fn lines_as_arrays_mut(lines: &mut [Line]) -> &mut [[u64; 8]] {
+    // SAFETY: as in `lines_as_arrays`; every bit pattern of `[u64; 8]` is a valid `Line`, so
+    // writes through the array view keep the lines valid, and the exclusive borrow is carried over.
+    unsafe { std::slice::from_raw_parts_mut(lines.as_mut_ptr().cast::<[u64; 8]>(), lines.len()) }
+}
+
+/// Views words as their little-endian bytes (on little-endian targets; the byte order is that of
+/// the machine). Used to hand the same gallery bytes to byte-oriented baselines.
+pub fn words_as_bytes(words: &[u64]) -> &[u8] {
+    // SAFETY: `u8` has alignment 1 and no invalid bit patterns; the byte slice covers exactly the
+    // `8 · len` bytes of the word slice and borrows it for the same lifetime.
+    unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), std::mem::size_of_val(words)) }
+}

@@ -1,0 +1,507 @@
+//! The prepared probe.
+
+use super::aligned::{AlignedWords, round_up_to_line};
+use super::kernels::{self, Layout, ShiftSink};
+use super::{Backend, Comparison, ComparisonOutcome, Kind, MatchConfig, MatchingError, Shift};
+use crate::error::{ConfigError, ConfigIssue};
+use crate::template::{Algorithm, Geometry, Modality, PalmTemplate};
+
+/// A probe prepared for comparison with many references.
+///
+/// Building it does the per-probe work once: every shifted copy of the probe's code and mask in
+/// the window, re-packed in the reference layout (cells shifted in from outside the grid are
+/// invalid), laid out contiguously in one 64-byte aligned block in the canonical shift order.
+/// Comparing is then `&self`, allocation-free and thread-safe (`Matcher: Send + Sync`).
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    kind: Kind,
+    config: MatchConfig,
+    backend: Backend,
+    layout: Layout,
+    shifts: Box<[Shift]>,
+    variants: AlignedWords,
+    required_overlap: u32,
+}
+
+/// The exact counts at one shift (see [`Matcher::shift_scores`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShiftScore {
+    /// The shift.
+    pub shift: Shift,
+    /// Differing code bits in the overlap, over all planes.
+    pub differing_bits: u32,
+    /// Cells valid in both.
+    pub overlap_cells: u32,
+}
+
+/// Picks the best shift from the exact counts, in shift-index order (the canonical order), with
+/// the tie-break documented in the module: smaller fraction, then larger overlap, then earlier
+/// index. Shared by every backend, so every backend picks the same shift.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Selector {
+    pub(crate) num: u32,
+    /// 0 = nothing qualified yet (the sentinel `1/0` loses to every real fraction).
+    pub(crate) den: u32,
+    pub(crate) index: u32,
+    pub(crate) max_overlap: u32,
+    pub(crate) required: u32,
+}
+
+impl Selector {
+    #[inline(always)]
+    pub(crate) fn new(required: u32) -> Self {
+        Self {
+            num: 1,
+            den: 0,
+            index: 0,
+            max_overlap: 0,
+            required,
+        }
+    }
+    /// Whether some shift had the required overlap.
+    #[inline(always)]
+    pub(crate) fn found(&self) -> bool {
+        self.den != 0
+    }
+}
+
+impl ShiftSink for Selector {
+    #[inline(always)]
+    fn offer(&mut self, s: usize, num: u32, den: u32) {
+        let lhs = u64::from(num) * u64::from(self.den);
+        let rhs = u64::from(self.num) * u64::from(den);
+        let better = (lhs < rhs) | ((lhs == rhs) & (den > self.den));
+        let take = better & (den >= self.required);
+        self.num = if take { num } else { self.num };
+        self.den = if take { den } else { self.den };
+        self.index = if take { s as u32 } else { self.index };
+        self.max_overlap = self.max_overlap.max(den);
+    }
+}
+
+/// Collects every shift's counts (diagnostics; allocates).
+struct Collect<'a> {
+    shifts: &'a [Shift],
+    out: Vec<ShiftScore>,
+}
+
+impl ShiftSink for Collect<'_> {
+    fn offer(&mut self, s: usize, num: u32, den: u32) {
+        self.out.push(ShiftScore {
+            shift: self.shifts[s],
+            differing_bits: num,
+            overlap_cells: den,
+        });
+    }
+}
+
+impl Matcher {
+    /// Prepares `probe` with the backend chosen by [`Backend::selected`] (the fastest available,
+    /// unless `OPENPALM_BACKEND` forces one).
+    ///
+    /// Fails with [`MatchingError::Config`] when `config` is invalid or asks for more overlap than
+    /// the grid has cells, and with the backend errors of [`Backend::selected`].
+    pub fn new(probe: &PalmTemplate, config: &MatchConfig) -> Result<Self, MatchingError> {
+        Self::with_backend(probe, config, Backend::selected()?)
+    }
+
+    /// Prepares `probe` with a given backend; [`MatchingError::BackendUnavailable`] when this CPU
+    /// lacks it.
+    pub fn with_backend(
+        probe: &PalmTemplate,
+        config: &MatchConfig,
+        backend: Backend,
+    ) -> Result<Self, MatchingError> {
+        let backend = backend.check()?;
+        config.validate()?;
+        let g = probe.geometry();
+        let required = config.required_overlap_cells(g.cells());
+        if required > g.cells() as u64 {
+            return Err(ConfigError {
+                issues: vec![ConfigIssue {
+                    field: "matching.min_overlap_cells / min_overlap_fraction".into(),
+                    value: format!("{required} cells required"),
+                    bound: format!("must be ≤ the {} cells of the {g} grid", g.cells()),
+                }],
+            }
+            .into());
+        }
+        let (rows, cols) = (config.max_shift_rows as i8, config.max_shift_cols as i8);
+        let mut shifts: Vec<Shift> = (-rows..=rows)
+            .flat_map(|dy| (-cols..=cols).map(move |dx| Shift::new(dy, dx)))
+            .collect();
+        shifts.sort_by_key(|s| (s.l1(), s.dy, s.dx));
+        let words = g.words_per_plane();
+        let padded = round_up_to_line(words);
+        let layout = Layout {
+            planes: g.planes(),
+            words,
+            padded,
+            stride: (g.planes() + 1) * padded,
+            shifts: shifts.len(),
+        };
+        let mut variants = AlignedWords::zeroed(layout.shifts * layout.stride);
+        let buf = variants.words_mut();
+        for (s, shift) in shifts.iter().enumerate() {
+            let block = &mut buf[s * layout.stride..(s + 1) * layout.stride];
+            for p in 0..=layout.planes {
+                let src = if p < layout.planes {
+                    probe.plane_words(p)
+                } else {
+                    probe.mask_words()
+                };
+                shift_plane(g, src, &mut block[p * padded..p * padded + words], *shift);
+            }
+        }
+        Ok(Self {
+            kind: Kind::of(probe),
+            config: config.clone(),
+            backend,
+            layout,
+            shifts: shifts.into_boxed_slice(),
+            variants,
+            required_overlap: required as u32,
+        })
+    }
+
+    /// The backend that runs the comparisons.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+    /// The configuration.
+    pub fn config(&self) -> &MatchConfig {
+        &self.config
+    }
+    /// The probe's geometry.
+    pub fn geometry(&self) -> Geometry {
+        self.kind.geometry
+    }
+    /// The probe's modality.
+    pub fn modality(&self) -> Modality {
+        self.kind.modality
+    }
+    /// The probe's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.kind.algorithm
+    }
+    /// The shifts tried, in the canonical (tie-break) order: by `|dy| + |dx|`, then `dy`, then `dx`.
+    pub fn shifts(&self) -> &[Shift] {
+        &self.shifts
+    }
+    /// The overlap a shift needs, in cells.
+    pub fn required_overlap_cells(&self) -> u32 {
+        self.required_overlap
+    }
+    /// Bytes of prepared probe data (the shifted variants).
+    pub fn prepared_bytes(&self) -> usize {
+        self.variants.capacity_bytes()
+    }
+
+    pub(crate) fn kind(&self) -> &Kind {
+        &self.kind
+    }
+
+    /// Compares the probe with a reference template.
+    ///
+    /// Errors: geometry, modality or algorithm (id or major version) mismatch.
+    pub fn compare(&self, reference: &PalmTemplate) -> Result<ComparisonOutcome, MatchingError> {
+        self.kind.check(&Kind::of(reference))?;
+        Ok(self.compare_unchecked(reference.code_words(), reference.mask_words()))
+    }
+
+    /// Compares with a reference given as raw words in the template layout (`code`: the planes
+    /// one after the other, `mask`: one plane), e.g. straight from a store. The caller vouches
+    /// that the words come from a template of the matcher's modality and algorithm; only the
+    /// lengths are checked ([`MatchingError::WordCount`]). Padding bits are ignored.
+    pub fn compare_words(
+        &self,
+        code: &[u64],
+        mask: &[u64],
+    ) -> Result<ComparisonOutcome, MatchingError> {
+        let expected = self.layout.planes * self.layout.words;
+        if code.len() != expected {
+            return Err(MatchingError::WordCount {
+                part: "code",
+                found: code.len(),
+                expected,
+            });
+        }
+        if mask.len() != self.layout.words {
+            return Err(MatchingError::WordCount {
+                part: "mask",
+                found: mask.len(),
+                expected: self.layout.words,
+            });
+        }
+        Ok(self.compare_unchecked(code, mask))
+    }
+
+    /// Every shift's exact counts, in [`Matcher::shifts`] order (for diagnostics and overlays;
+    /// allocates).
+    pub fn shift_scores(&self, reference: &PalmTemplate) -> Result<Vec<ShiftScore>, MatchingError> {
+        self.kind.check(&Kind::of(reference))?;
+        let mut sink = Collect {
+            shifts: &self.shifts,
+            out: Vec::with_capacity(self.shifts.len()),
+        };
+        kernels::run(
+            self.backend,
+            &self.layout,
+            self.variants.words(),
+            reference.code_words(),
+            reference.mask_words(),
+            &mut sink,
+        );
+        Ok(sink.out)
+    }
+
+    /// The best shift's raw selection (lengths must match the layout; asserted).
+    #[inline]
+    pub(crate) fn select(&self, code: &[u64], mask: &[u64]) -> Selector {
+        let mut sel = Selector::new(self.required_overlap);
+        kernels::run(
+            self.backend,
+            &self.layout,
+            self.variants.words(),
+            code,
+            mask,
+            &mut sel,
+        );
+        sel
+    }
+
+    /// The comparison for a successful selection.
+    pub(crate) fn comparison_of(&self, sel: &Selector) -> Comparison {
+        Comparison::from_counts(
+            sel.num,
+            sel.den,
+            self.layout.planes,
+            self.shifts[sel.index as usize],
+        )
+    }
+
+    fn compare_unchecked(&self, code: &[u64], mask: &[u64]) -> ComparisonOutcome {
+        let sel = self.select(code, mask);
+        if sel.found() {
+            ComparisonOutcome::Compared(self.comparison_of(&sel))
+        } else {
+            ComparisonOutcome::InsufficientOverlap {
+                best_overlap_cells: sel.max_overlap,
+                required_cells: self.required_overlap,
+            }
+        }
+    }
+}
+
+/// Writes plane `src` of geometry `g`, moved by `shift`, into the zeroed `dst`: destination cell
+/// `(r + dy, c + dx)` receives source cell `(r, c)`; destination cells with no source stay 0.
+fn shift_plane(g: Geometry, src: &[u64], dst: &mut [u64], shift: Shift) {
+    let (rows, cols) = (g.rows() as isize, g.cols() as isize);
+    let (dy, dx) = (shift.dy as isize, shift.dx as isize);
+    let c_lo = dx.max(0);
+    let c_hi = (cols + dx).min(cols);
+    if c_hi <= c_lo {
+        return;
+    }
+    let len = (c_hi - c_lo) as usize;
+    for r_dst in 0..rows {
+        let r_src = r_dst - dy;
+        if !(0..rows).contains(&r_src) {
+            continue;
+        }
+        let from = (r_src * cols + c_lo - dx) as usize;
+        let to = (r_dst * cols + c_lo) as usize;
+        copy_bits(src, from, dst, to, len);
+    }
+}
+
+/// ORs `len` bits of `src` starting at bit `from` into `dst` starting at bit `to`.
+fn copy_bits(src: &[u64], from: usize, dst: &mut [u64], to: usize, len: usize) {
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(64);
+        let v = get_bits(src, from + done, n);
+        or_bits(dst, to + done, v, n);
+        done += n;
+    }
+}
+
+/// `n ≤ 64` bits of `words` from bit `pos`, in the low bits.
+fn get_bits(words: &[u64], pos: usize, n: usize) -> u64 {
+    let (w, o) = (pos / 64, pos % 64);
+    let mut v = words[w] >> o;
+    if o != 0 && o + n > 64 {
+        v |= words[w + 1] << (64 - o);
+    }
+    if n < 64 { v & ((1u64 << n) - 1) } else { v }
+}
+
+/// ORs the low `n ≤ 64` bits of `v` into `words` at bit `pos`.
+fn or_bits(words: &mut [u64], pos: usize, v: u64, n: usize) {
+    let (w, o) = (pos / 64, pos % 64);
+    words[w] |= v << o;
+    if o != 0 && o + n > 64 {
+        words[w + 1] |= v >> (64 - o);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Algorithm;
+
+    fn t(g: Geometry, seed: u64) -> PalmTemplate {
+        let h = move |a: usize, b: usize, c: usize| {
+            let x =
+                (a as u64 * 0x9E37_79B9 + b as u64 * 0x85EB_CA6B + c as u64 * 0xC2B2_AE35 + seed)
+                    .wrapping_mul(0x2545_F491_4F6C_DD1D);
+            x >> 61 & 1 == 1
+        };
+        PalmTemplate::from_fn(
+            Modality::Crease,
+            Algorithm::new(1, 1, 0),
+            g,
+            h,
+            move |r, c| h(99, r, c) || h(98, r, c),
+        )
+    }
+
+    #[test]
+    fn shift_plane_moves_cells() {
+        let g = Geometry::new(3, 70, 1).unwrap();
+        let src = t(g, 1);
+        for shift in [
+            Shift::new(1, -3),
+            Shift::new(-2, 65),
+            Shift::new(0, 0),
+            Shift::new(0, -70),
+        ] {
+            let mut dst = vec![0u64; g.words_per_plane()];
+            shift_plane(g, src.plane_words(0), &mut dst, shift);
+            for r in 0..3isize {
+                for c in 0..70isize {
+                    let (sr, sc) = (r - shift.dy as isize, c - shift.dx as isize);
+                    let want = (0..3).contains(&sr)
+                        && (0..70).contains(&sc)
+                        && src.bit(0, sr as usize, sc as usize);
+                    let i = (r * 70 + c) as usize;
+                    assert_eq!(dst[i / 64] >> (i % 64) & 1 == 1, want, "{shift} {r} {c}");
+                }
+            }
+            assert_eq!(dst[3] >> (210 - 192), 0, "padding stays zero");
+        }
+    }
+
+    #[test]
+    fn self_comparison_is_zero_with_full_overlap_on_every_backend() {
+        let g = Geometry::DEFAULT;
+        let a = t(g, 7);
+        for b in Backend::available() {
+            let m = Matcher::with_backend(&a, &MatchConfig::default(), b).unwrap();
+            let c = m.compare(&a).unwrap().comparison().unwrap();
+            assert_eq!(c.distance, 0.0);
+            assert_eq!(c.shift, Shift::new(0, 0));
+            assert_eq!(c.overlap_cells as usize, a.valid_cells());
+            assert_eq!(c.overlap_bits, 3 * c.overlap_cells);
+        }
+    }
+
+    #[test]
+    fn mismatches_are_typed_errors() {
+        let a = t(Geometry::DEFAULT, 1);
+        let m = Matcher::new(&a, &MatchConfig::default()).unwrap();
+        let other_geom = t(Geometry::new(32, 32, 6).unwrap(), 1);
+        assert!(matches!(
+            m.compare(&other_geom),
+            Err(MatchingError::GeometryMismatch { .. })
+        ));
+        let (code, mask) = a.clone().into_words();
+        let vein = PalmTemplate::new(
+            Modality::Vein,
+            a.algorithm(),
+            a.geometry(),
+            code.clone(),
+            mask.clone(),
+        )
+        .unwrap();
+        assert!(matches!(
+            m.compare(&vein),
+            Err(MatchingError::ModalityMismatch { .. })
+        ));
+        let other_alg = PalmTemplate::new(
+            Modality::Crease,
+            Algorithm::new(1, 2, 0),
+            a.geometry(),
+            code.clone(),
+            mask.clone(),
+        )
+        .unwrap();
+        assert!(matches!(
+            m.compare(&other_alg),
+            Err(MatchingError::AlgorithmMismatch { .. })
+        ));
+        let minor = PalmTemplate::new(
+            Modality::Crease,
+            Algorithm::new(1, 1, 9),
+            a.geometry(),
+            code.clone(),
+            mask.clone(),
+        )
+        .unwrap();
+        assert!(m.compare(&minor).is_ok());
+        assert!(matches!(
+            m.compare_words(&code[1..], &mask),
+            Err(MatchingError::WordCount { part: "code", .. })
+        ));
+        assert!(matches!(
+            m.compare_words(&code, &mask[1..]),
+            Err(MatchingError::WordCount { part: "mask", .. })
+        ));
+    }
+
+    #[test]
+    fn insufficient_overlap_is_explicit() {
+        let g = Geometry::new(8, 8, 3).unwrap();
+        let empty = PalmTemplate::from_fn(
+            Modality::Crease,
+            Algorithm::new(1, 1, 0),
+            g,
+            |_, _, _| true,
+            |_, _| false,
+        );
+        let m = Matcher::new(&t(g, 3), &MatchConfig::default()).unwrap();
+        assert_eq!(
+            m.compare(&empty).unwrap(),
+            ComparisonOutcome::InsufficientOverlap {
+                best_overlap_cells: 0,
+                required_cells: 32
+            }
+        );
+        let cfg = MatchConfig {
+            min_overlap_cells: 65,
+            ..MatchConfig::default()
+        };
+        assert!(matches!(
+            Matcher::new(&empty, &cfg),
+            Err(MatchingError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn shifts_are_in_canonical_order() {
+        let m = Matcher::new(&t(Geometry::DEFAULT, 1), &MatchConfig::default()).unwrap();
+        let s = m.shifts();
+        assert_eq!(s.len(), 25);
+        assert_eq!(s[0], Shift::new(0, 0));
+        assert_eq!(
+            &s[1..5],
+            &[
+                Shift::new(-1, 0),
+                Shift::new(0, -1),
+                Shift::new(0, 1),
+                Shift::new(1, 0)
+            ]
+        );
+        assert!(s.windows(2).all(|w| (w[0].l1(), w[0]) < (w[1].l1(), w[1])));
+    }
+}
