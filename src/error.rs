@@ -48,6 +48,14 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
 
+    /// Evaluation failed: a malformed score file (with its line number), non-finite or empty
+    /// score sets, or invalid evaluation parameters.
+    ///
+    /// **Whose fault:** the evaluation input's producer (the score file or the experiment's
+    /// protocol) or the caller's parameters; see [`EvalError`](crate::eval::EvalError).
+    #[error("evaluation: {0}")]
+    Eval(#[from] crate::eval::EvalError),
+
     /// Reading or writing a file or stream failed.
     ///
     /// **Whose fault:** the environment (missing file, permissions, full disk).

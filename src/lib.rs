@@ -6,6 +6,8 @@
 //!
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`error`]: the error model; [`Error`] and its categories.
+//! - [`eval`]: evaluation — score files, FMR/FNMR, EER, DET, FNMR at fixed FMR, CMC, FPIR/FNIR,
+//!   and DET/histogram plots (feature `plot`).
 //!
 //! Vocabulary follows ISO/IEC 2382-37: a *probe* is compared with a *reference*, giving a
 //! *comparison score* (here a fractional Hamming *distance*: lower is more similar); pairs are
@@ -14,7 +16,9 @@
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 pub mod error;
+pub mod eval;
 pub mod template;
 
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
+pub use eval::EvalError;
 pub use template::{Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError};
