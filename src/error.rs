@@ -56,6 +56,13 @@ pub enum Error {
     /// duplicate or unknown ids), or the deployment for `OutOfMemory`.
     #[error("matching: {0}")]
     Matching(#[from] crate::matching::MatchingError),
+    /// Evaluation failed: a malformed score file (with its line number), non-finite or empty
+    /// score sets, or invalid evaluation parameters.
+    ///
+    /// **Whose fault:** the evaluation input's producer (the score file or the experiment's
+    /// protocol) or the caller's parameters; see [`EvalError`](crate::eval::EvalError).
+    #[error("evaluation: {0}")]
+    Eval(#[from] crate::eval::EvalError),
 
     /// Reading or writing a file or stream failed.
     ///
