@@ -48,6 +48,14 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
 
+    /// Acquiring a frame failed: a device, driver or image file error, or a frame that is
+    /// malformed or over the [`FrameLimits`](crate::FrameLimits).
+    ///
+    /// **Whose fault:** the device or its driver, the frame's producer (a corrupt or hostile
+    /// file), or limits set too low for the camera. See [`SensorError`](crate::sensor::SensorError).
+    #[error("sensor: {0}")]
+    Sensor(#[from] crate::sensor::SensorError),
+
     /// Reading or writing a file or stream failed.
     ///
     /// **Whose fault:** the environment (missing file, permissions, full disk).

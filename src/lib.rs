@@ -4,6 +4,7 @@
 //!
 //! The crate is organised by stage, each in its own module:
 //!
+//! - [`sensor`]: the [`PalmSensor`] trait, [`Frame`] and sensor adapters.
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`error`]: the error model; [`Error`] and its categories.
 //!
@@ -14,7 +15,9 @@
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 pub mod error;
+pub mod sensor;
 pub mod template;
 
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
+pub use sensor::{Frame, FrameLayout, FrameLimits, PalmSensor, PixelFormat, Spectrum};
 pub use template::{Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError};
