@@ -63,6 +63,13 @@ pub enum Error {
     /// protocol) or the caller's parameters; see [`EvalError`](crate::eval::EvalError).
     #[error("evaluation: {0}")]
     Eval(#[from] crate::eval::EvalError),
+    /// Acquiring a frame failed: a device, driver or image file error, or a frame that is
+    /// malformed or over the [`FrameLimits`](crate::FrameLimits).
+    ///
+    /// **Whose fault:** the device or its driver, the frame's producer (a corrupt or hostile
+    /// file), or limits set too low for the camera. See [`SensorError`](crate::sensor::SensorError).
+    #[error("sensor: {0}")]
+    Sensor(#[from] crate::sensor::SensorError),
 
     /// Reading or writing a file or stream failed.
     ///

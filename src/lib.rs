@@ -4,6 +4,7 @@
 //!
 //! The crate is organised by stage, each in its own module:
 //!
+//! - [`sensor`]: the [`PalmSensor`] trait, [`Frame`] and sensor adapters.
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`matching`]: masked Hamming distance with shift search, SIMD kernels, 1:N [`Gallery`](matching::Gallery).
 //! - [`error`]: the error model; [`Error`] and its categories.
@@ -19,8 +20,10 @@
 pub mod error;
 pub mod eval;
 pub mod matching;
+pub mod sensor;
 pub mod template;
 
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
 pub use template::{Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError, TemplateLimits};
 pub use eval::{EvalError};
+pub use sensor::{Frame, FrameLayout, FrameLimits, PalmSensor, PixelFormat, Spectrum};
