@@ -6,6 +6,7 @@
 //!
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`error`]: the error model; [`Error`] and its categories.
+//! - [`features`]: feature extractors: [`RoiImage`] in, crease and vein codes out.
 //!
 //! Vocabulary follows ISO/IEC 2382-37: a *probe* is compared with a *reference*, giving a
 //! *comparison score* (here a fractional Hamming *distance*: lower is more similar); pairs are
@@ -14,7 +15,9 @@
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 pub mod error;
+pub mod features;
 pub mod template;
 
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
+pub use features::{FeatureError, FeatureExtractor, RoiImage};
 pub use template::{Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError};
