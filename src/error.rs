@@ -15,6 +15,7 @@
 
 use std::fmt;
 
+pub use crate::features::FeatureError;
 pub use crate::template::TemplateError;
 
 /// Convenience alias used throughout the crate.
@@ -34,6 +35,13 @@ pub enum Error {
     /// [`TemplateError::is_version_mismatch`].
     #[error("template: {0}")]
     Template(#[from] TemplateError),
+
+    /// A region of interest could not be turned into a template.
+    ///
+    /// **Whose fault:** the caller that built the ROI (wrong size, non-finite pixels) — in the
+    /// pipeline, the ROI detector; see [`FeatureError`].
+    #[error("features: {0}")]
+    Features(#[from] FeatureError),
 
     /// An input exceeded a configured resource limit (size, count, allocation).
     ///

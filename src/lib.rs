@@ -8,8 +8,12 @@
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`matching`]: masked Hamming distance with shift search, SIMD kernels, 1:N [`Gallery`](matching::Gallery).
 //! - [`error`]: the error model; [`Error`] and its categories.
+<<<<<<< HEAD
 //! - [`eval`]: evaluation — score files, FMR/FNMR, EER, DET, FNMR at fixed FMR, CMC, FPIR/FNIR,
 //!   and DET/histogram plots (feature `plot`).
+=======
+//! - [`features`]: feature extractors: [`RoiImage`] in, crease and vein codes out.
+>>>>>>> features
 //!
 //! Vocabulary follows ISO/IEC 2382-37: a *probe* is compared with a *reference*, giving a
 //! *comparison score* (here a fractional Hamming *distance*: lower is more similar); pairs are
@@ -19,6 +23,7 @@
 
 pub mod error;
 pub mod eval;
+pub mod features;
 pub mod matching;
 pub mod sensor;
 pub mod template;
@@ -27,3 +32,4 @@ pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
 pub use template::{Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError, TemplateLimits};
 pub use eval::{EvalError};
 pub use sensor::{Frame, FrameLayout, FrameLimits, PalmSensor, PixelFormat, Spectrum};
+pub use features::{FeatureError, FeatureExtractor, RoiImage};
