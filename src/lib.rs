@@ -5,15 +5,13 @@
 //! The crate is organised by stage, each in its own module:
 //!
 //! - [`sensor`]: the [`PalmSensor`] trait, [`Frame`] and sensor adapters.
+//! - [`features`]: feature extractors: [`RoiImage`] in, crease and vein codes out.
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
-//! - [`matching`]: masked Hamming distance with shift search, SIMD kernels, 1:N [`Gallery`](matching::Gallery).
-//! - [`error`]: the error model; [`Error`] and its categories.
-<<<<<<< HEAD
+//! - [`matching`]: masked Hamming distance with shift search, SIMD kernels, 1:N
+//!   [`Gallery`](matching::Gallery).
 //! - [`eval`]: evaluation — score files, FMR/FNMR, EER, DET, FNMR at fixed FMR, CMC, FPIR/FNIR,
 //!   and DET/histogram plots (feature `plot`).
-=======
-//! - [`features`]: feature extractors: [`RoiImage`] in, crease and vein codes out.
->>>>>>> features
+//! - [`error`]: the error model; [`Error`] and its categories.
 //!
 //! Vocabulary follows ISO/IEC 2382-37: a *probe* is compared with a *reference*, giving a
 //! *comparison score* (here a fractional Hamming *distance*: lower is more similar); pairs are
@@ -29,7 +27,9 @@ pub mod sensor;
 pub mod template;
 
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
-pub use template::{Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError, TemplateLimits};
-pub use eval::{EvalError};
-pub use sensor::{Frame, FrameLayout, FrameLimits, PalmSensor, PixelFormat, Spectrum};
+pub use eval::EvalError;
 pub use features::{FeatureError, FeatureExtractor, RoiImage};
+pub use sensor::{Frame, FrameLayout, FrameLimits, PalmSensor, PixelFormat, Spectrum};
+pub use template::{
+    Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError, TemplateLimits,
+};
