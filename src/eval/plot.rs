@@ -117,17 +117,66 @@ const TICKS: [(f64, &str); 17] = [
     (0.9, "90%"),
 ];
 
-/// The axis range (in rates) for a set of curves: from the decade below the smallest rate the
-/// data can resolve (at most 10⁻⁶, at least 10⁻²) to 50 % (or 90 % for very weak systems).
-fn det_range(curves: &[DetCurve]) -> (f64, f64) {
-    let min_rate = curves
-        .iter()
-        .flat_map(|c| [c.min_fmr, c.min_fnmr])
-        .fold(1.0, f64::min);
-    let lo = 10f64.powf(min_rate.log10().floor()).clamp(1e-6, 1e-2);
+/// The axis ranges (in rates) for a set of curves, `((x_lo, x_hi), (y_lo, y_hi))`: each from
+/// the decade below the smallest rate the data can resolve (1 / #non-mated for FMR,
+/// 1 / #mated for FNMR; clamped to [10⁻⁶, 10⁻²]) to 50 % (or 90 % for very weak systems).
+fn det_range(curves: &[DetCurve]) -> ((f64, f64), (f64, f64)) {
+    let decade = |r: f64| 10f64.powf(r.log10().floor()).clamp(1e-6, 1e-2);
+    let x_lo = decade(curves.iter().map(|c| c.min_fmr).fold(1.0, f64::min));
+    let y_lo = decade(curves.iter().map(|c| c.min_fnmr).fold(1.0, f64::min));
     let worst = curves.iter().map(|c| c.eer).fold(0.0, f64::max);
     let hi = if worst > 0.3 { 0.9 } else { 0.5 };
-    (lo, hi)
+    ((x_lo, hi), (y_lo, hi))
+}
+
+/// Clips the segment p → q to the box [lo, hi] (Liang–Barsky); `None` if it misses the box.
+fn clip(
+    p: (f64, f64),
+    q: (f64, f64),
+    lo: (f64, f64),
+    hi: (f64, f64),
+) -> Option<((f64, f64), (f64, f64))> {
+    let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (den, num) in [
+        (-dx, p.0 - lo.0),
+        (dx, hi.0 - p.0),
+        (-dy, p.1 - lo.1),
+        (dy, hi.1 - p.1),
+    ] {
+        if den == 0.0 {
+            if num < 0.0 {
+                return None;
+            }
+        } else {
+            let r = num / den;
+            if den < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    (t0 <= t1).then(|| {
+        (
+            (p.0 + t0 * dx, p.1 + t0 * dy),
+            (p.0 + t1 * dx, p.1 + t1 * dy),
+        )
+    })
+}
+
+/// The visible pieces of a polyline inside the box.
+fn clip_polyline(pts: &[(f64, f64)], lo: (f64, f64), hi: (f64, f64)) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    for w in pts.windows(2) {
+        if let Some((s, e)) = clip(w[0], w[1], lo, hi) {
+            match pieces.last_mut() {
+                Some(piece) if piece.last() == Some(&s) => piece.push(e),
+                _ => pieces.push(vec![s, e]),
+            }
+        }
+    }
+    pieces
 }
 
 fn det_ticks(lo: f64, hi: f64) -> Vec<(f64, &'static str)> {
@@ -190,10 +239,11 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(plot_err)?;
-    let (lo, hi) = det_range(curves);
-    let ticks = det_ticks(lo, hi);
-    let (a, b) = (probit(lo), probit(hi));
-    let keys: Vec<f64> = ticks.iter().map(|t| probit(t.0)).collect();
+    let ((x_lo, x_hi), (y_lo, y_hi)) = det_range(curves);
+    let keys =
+        |lo: f64, hi: f64| -> Vec<f64> { det_ticks(lo, hi).iter().map(|t| probit(t.0)).collect() };
+    let (xa, xb) = (probit(x_lo), probit(x_hi));
+    let (ya, yb) = (probit(y_lo), probit(y_hi));
     let mut builder = ChartBuilder::on(root);
     builder
         .margin(18)
@@ -205,11 +255,15 @@ where
     let mut chart = builder
         .build_cartesian_2d(
             ProbitAxis {
-                lo: a,
-                hi: b,
-                keys: keys.clone(),
+                lo: xa,
+                hi: xb,
+                keys: keys(x_lo, x_hi),
             },
-            ProbitAxis { lo: a, hi: b, keys },
+            ProbitAxis {
+                lo: ya,
+                hi: yb,
+                keys: keys(y_lo, y_hi),
+            },
         )
         .map_err(plot_err)?;
     chart
@@ -226,30 +280,37 @@ where
     // The FMR = FNMR diagonal.
     chart
         .draw_series(DashedLineSeries::new(
-            [(a, a), (b, b)],
+            [(xa.max(ya), xa.max(ya)), (xb.min(yb), xb.min(yb))],
             6,
             5,
             RGBColor(150, 150, 150).stroke_width(1),
         ))
         .map_err(plot_err)?;
 
-    // Points outside the axes are drawn one probit unit beyond them and clipped by the plot
-    // area, so a curve leaves the frame where its rates do instead of running along the edge.
-    let clamp = |p: f64| probit(p).clamp(a - 1.0, b + 1.0);
+    // Curves are clipped to the axes in probit space, so a curve leaves the frame where its
+    // rates do instead of running along the edge (rates 0 and 1 map to ±40 deviates).
+    let lo = (xa, ya);
+    let hi = (xb, yb);
+    let dev = |p: f64| probit(p).clamp(-40.0, 40.0);
     for (i, c) in curves.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
-        let pts: Vec<(f64, f64)> = c
-            .points
-            .iter()
-            .map(|&(x, y)| (clamp(x), clamp(y)))
-            .collect();
+        let pts: Vec<(f64, f64)> = c.points.iter().map(|&(x, y)| (dev(x), dev(y))).collect();
+        let mut pieces = clip_polyline(&pts, lo, hi).into_iter();
         chart
-            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                pieces.next().unwrap_or_default(),
+                color.stroke_width(2),
+            ))
             .map_err(plot_err)?
             .label(format!("{} (EER {:.2}%)", c.label, 100.0 * c.eer))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 22, y)], color.stroke_width(2)));
-        let e = clamp(c.eer);
-        if (a..=b).contains(&e) {
+        for piece in pieces {
+            chart
+                .draw_series(LineSeries::new(piece, color.stroke_width(2)))
+                .map_err(plot_err)?;
+        }
+        let e = dev(c.eer);
+        if (xa..=xb).contains(&e) && (ya..=yb).contains(&e) {
             chart
                 .draw_series([Circle::new((e, e), 5, color.stroke_width(2))])
                 .map_err(plot_err)?;
@@ -354,14 +415,16 @@ where
             Rectangle::new([(x0, 0.0), (x0 + width, d)], color.mix(0.35).filled())
         });
         chart.draw_series(bars).map_err(plot_err)?;
-        // Outline as a step line.
-        let mut step = vec![(lo, 0.0)];
-        for (k, &d) in h.iter().enumerate() {
+        // Outline as a step line over the bins that hold data.
+        let first = h.iter().position(|&d| d > 0.0).unwrap_or(0);
+        let last = h.iter().rposition(|&d| d > 0.0).unwrap_or(0);
+        let mut step = vec![(lo + first as f64 * width, 0.0)];
+        for (k, &d) in h.iter().enumerate().take(last + 1).skip(first) {
             let x0 = lo + k as f64 * width;
             step.push((x0, d));
             step.push((x0 + width, d));
         }
-        step.push((hi, 0.0));
+        step.push((lo + (last + 1) as f64 * width, 0.0));
         chart
             .draw_series(LineSeries::new(step, color.stroke_width(2)))
             .map_err(plot_err)?
@@ -495,7 +558,21 @@ mod tests {
         assert_eq!(c.points[0], (0.0, 1.0));
         assert_eq!(*c.points.last().unwrap(), (1.0, 0.0));
         assert_eq!(c.eer, s.eer().eer);
-        assert_eq!(det_range(&[c]), (1e-4, 0.5));
+        // 2 000 non-mated → FMR axis from 10⁻⁴; 200 mated → FNMR axis from 10⁻³.
+        assert_eq!(det_range(&[c]), ((1e-4, 0.5), (1e-3, 0.5)));
+    }
+
+    #[test]
+    fn clipping_keeps_the_visible_part() {
+        let lo = (0.0, 0.0);
+        let hi = (1.0, 1.0);
+        assert_eq!(
+            clip((-1.0, 0.5), (2.0, 0.5), lo, hi),
+            Some(((0.0, 0.5), (1.0, 0.5)))
+        );
+        assert_eq!(clip((-1.0, 2.0), (-0.5, 3.0), lo, hi), None);
+        let pieces = clip_polyline(&[(-1.0, 0.5), (0.5, 0.5), (0.5, -3.0)], lo, hi);
+        assert_eq!(pieces, vec![vec![(0.0, 0.5), (0.5, 0.5), (0.5, 0.0)]]);
     }
 
     #[test]
