@@ -157,12 +157,10 @@ fn clip(
             }
         }
     }
-    (t0 <= t1).then(|| {
-        (
-            (p.0 + t0 * dx, p.1 + t0 * dy),
-            (p.0 + t1 * dx, p.1 + t1 * dy),
-        )
-    })
+    (t0 <= t1).then_some((
+        (p.0 + t0 * dx, p.1 + t0 * dy),
+        (p.0 + t1 * dx, p.1 + t1 * dy),
+    ))
 }
 
 /// The visible pieces of a polyline inside the box.
