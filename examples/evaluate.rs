@@ -11,7 +11,10 @@
 //! higher is more similar, read as distance = −score) — and writes to OUT:
 //! `scores.csv` (the comparisons in openpalm CSV), `metrics.json`, `det.svg`/`det.png` and
 //! `histogram.svg`/`histogram.png`, then prints a summary table. `--fta F/A` adds F failures
-//! to acquire out of A attempts for the ISO/IEC 19795-1 FAR/FRR.
+//! to acquire out of A attempts for the ISO/IEC 19795-1 FAR/FRR. `--bootstrap N` adds 95 %
+//! subject-level bootstrap intervals (N replicates, `--seed S`, default 1) for the EER and
+//! FNMR at fixed FMR; the subject of a sample id is the text before its first `/`
+//! (`<subject>/<sample>`, as the `--images DIR/<subject>/<sample>.png` layout produces).
 //!
 //! `--images` and `--synthetic` run the full pipeline (ROI detection, feature extraction,
 //! comparison) and are not available until those stages exist; their arguments are already
@@ -23,10 +26,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use openpalm::eval::scores::{self, ScoreReadLimits};
-use openpalm::eval::{Acquisition, ScoreRecord, ScoreSet, VerificationReport};
+use openpalm::eval::{
+    Acquisition, STANDARD_FMR_TARGETS, ScoreRecord, ScoreSet, VerificationReport, bootstrap,
+};
 
 const USAGE: &str = "usage:
-  evaluate --scores FILE --out OUT [--label NAME] [--fta FAILED/ATTEMPTS]
+  evaluate --scores FILE --out OUT [--label NAME] [--fta FAILED/ATTEMPTS] [--bootstrap N [--seed S]]
   evaluate --images DIR --out OUT [--modality crease|vein|fused] [--input frame|roi]
   evaluate --synthetic N_SUBJECTSxN_SAMPLES --out OUT [--modality crease|vein|fused]";
 
@@ -62,6 +67,8 @@ struct Args {
     modality: ModalityArg,
     label: Option<String>,
     fta: Option<(u64, u64)>,
+    bootstrap: Option<u32>,
+    seed: u64,
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
@@ -73,6 +80,8 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
     let mut input = InputKind::Frame;
     let mut label = None;
     let mut fta = None;
+    let mut bootstrap = None;
+    let mut seed = 1;
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -127,6 +136,18 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                         format!("--fta {v}: expected FAILED/ATTEMPTS, e.g. 3/1000")
                     })?);
             }
+            "--bootstrap" => {
+                let v = value()?;
+                bootstrap = Some(v.parse::<u32>().ok().filter(|&n| n >= 1).ok_or_else(|| {
+                    format!("--bootstrap {v}: expected a positive number of replicates")
+                })?);
+            }
+            "--seed" => {
+                let v = value()?;
+                seed = v
+                    .parse()
+                    .map_err(|_| format!("--seed {v}: expected an unsigned integer"))?;
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -147,6 +168,8 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         modality,
         label,
         fta,
+        bootstrap,
+        seed,
     })
 }
 
@@ -190,11 +213,12 @@ fn comparisons(args: &Args) -> Result<Comparisons, String> {
 }
 
 fn write_outputs(
-    out: &Path,
+    args: &Args,
     records: &[ScoreRecord],
     acquisition: Option<Acquisition>,
     label: &str,
 ) -> Result<VerificationReport, String> {
+    let out = args.out.as_path();
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let path = |name: &str| out.join(name);
     let create = |name: &str| {
@@ -204,7 +228,15 @@ fn write_outputs(
     };
     scores::write_csv(create("scores.csv")?, records).map_err(|e| e.to_string())?;
     let set = ScoreSet::from_records(records).map_err(|e| e.to_string())?;
-    let report = VerificationReport::new(&set, acquisition);
+    let mut report = VerificationReport::new(&set, acquisition);
+    if let Some(n) = args.bootstrap {
+        fn subject(id: &str) -> &str {
+            id.split('/').next().unwrap_or(id)
+        }
+        let b = bootstrap::bootstrap(records, subject, &STANDARD_FMR_TARGETS, n, 0.95, args.seed)
+            .map_err(|e| format!("--bootstrap: {e}"))?;
+        report = report.with_bootstrap(b);
+    }
     std::fs::write(
         path("metrics.json"),
         report.to_json().map_err(|e| e.to_string())?,
@@ -265,7 +297,7 @@ fn main() -> ExitCode {
     };
     let run = || -> Result<(), String> {
         let (records, acquisition, label) = comparisons(&args)?;
-        let report = write_outputs(&args.out, &records, acquisition, &label)?;
+        let report = write_outputs(&args, &records, acquisition, &label)?;
         println!("{label}\n{}", report.summary_table());
         println!(
             "wrote {}/{{scores.csv, metrics.json, det.svg, det.png, histogram.svg, histogram.png}}",
@@ -292,7 +324,11 @@ mod tests {
 
     #[test]
     fn parses_every_mode() {
-        let a = parse_args(&argv("--scores s.csv --out o --fta 3/100")).unwrap();
+        let a = parse_args(&argv(
+            "--scores s.csv --out o --fta 3/100 --bootstrap 500 --seed 9",
+        ))
+        .unwrap();
+        assert_eq!((a.bootstrap, a.seed), (Some(500), 9));
         assert_eq!(a.source, Source::Scores("s.csv".into()));
         assert_eq!(a.fta, Some((3, 100)));
         let a = parse_args(&argv("--images d --out o --modality fused --input roi")).unwrap();
@@ -321,6 +357,7 @@ mod tests {
             "--synthetic 50 --out o",
             "--images d --out o --modality iris",
             "--scores s --out o --fta 3",
+            "--scores s --out o --bootstrap 0",
             "--scores",
             "--bogus",
         ] {
