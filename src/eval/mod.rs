@@ -28,6 +28,8 @@
 //!   matrix or candidate lists.
 //! - [`scores`]: the CSV score file (`probe,reference,mated,distance`) and bob's 4-column format.
 //! - [`report`]: [`VerificationReport`], the `metrics.json` content.
+//! - [`bootstrap`]: subject-level bootstrap confidence intervals (seeded) for the EER and FNMR
+//!   at fixed FMR.
 //! - `plot` (cargo feature `plot`, on by default): DET curves on normal-deviate axes and
 //!   distance histograms, as SVG and PNG.
 //!
@@ -41,6 +43,7 @@
 //! # Ok::<(), openpalm::eval::EvalError>(())
 //! ```
 
+pub mod bootstrap;
 pub mod identification;
 mod metrics;
 #[cfg(feature = "plot")]

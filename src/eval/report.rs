@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use super::bootstrap::BootstrapReport;
 use super::{Acquisition, Eer, EvalError, FnmrAtFmr, ScoreSet, TransactionRates};
 
 /// Summary statistics of one distance distribution.
@@ -56,6 +57,9 @@ pub struct VerificationReport {
     pub acquisition: Option<Acquisition>,
     /// ISO/IEC 19795-1 FAR/FRR at the EER threshold, when the acquisition counts are known.
     pub transaction_rates_at_eer_threshold: Option<TransactionRates>,
+    /// Subject-level bootstrap intervals, when computed ([`VerificationReport::with_bootstrap`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<BootstrapReport>,
 }
 
 impl VerificationReport {
@@ -76,7 +80,14 @@ impl VerificationReport {
             acquisition,
             transaction_rates_at_eer_threshold: acquisition
                 .map(|a| scores.transaction_rates(eer.threshold, &a)),
+            bootstrap: None,
         }
+    }
+
+    /// Attaches bootstrap intervals (see [`bootstrap`](super::bootstrap::bootstrap)).
+    pub fn with_bootstrap(mut self, bootstrap: BootstrapReport) -> Self {
+        self.bootstrap = Some(bootstrap);
+        self
     }
 
     /// Pretty-printed JSON.
@@ -137,6 +148,27 @@ impl VerificationReport {
                         label, "n/a"
                     );
                 }
+            }
+        }
+        if let Some(b) = &self.bootstrap {
+            let c = 100.0 * b.confidence;
+            let _ = writeln!(
+                s,
+                "{:<28} {:>12} … {} ({} subjects, {} replicates)",
+                format!("EER {c:.0} % CI"),
+                pct(b.eer.lower),
+                pct(b.eer.upper),
+                b.subjects,
+                b.replicates - b.skipped
+            );
+            for (t, i) in &b.fnmr_at_fmr {
+                let _ = writeln!(
+                    s,
+                    "{:<28} {:>12} … {}",
+                    format!("FNMR @ {t:.0e} {c:.0} % CI"),
+                    pct(i.lower),
+                    pct(i.upper)
+                );
             }
         }
         if let Some(t) = &self.transaction_rates_at_eer_threshold {

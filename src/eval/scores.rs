@@ -218,7 +218,7 @@ impl<R: BufRead> Lines<R> {
     fn next_content(&mut self) -> Result<Option<(u64, String)>, EvalError> {
         loop {
             self.buf.clear();
-            let n = Read::take(&mut self.reader, self.limit as u64 + 2)
+            let n = Read::take(&mut self.reader, (self.limit as u64).saturating_add(2))
                 .read_until(b'\n', &mut self.buf)?;
             if n == 0 {
                 return Ok(None);
@@ -229,7 +229,7 @@ impl<R: BufRead> Lines<R> {
                 if self.buf.last() == Some(&b'\r') {
                     self.buf.pop();
                 }
-            } else if n as u64 == self.limit as u64 + 2 {
+            } else if n as u64 == (self.limit as u64).saturating_add(2) {
                 return Err(err(
                     self.line,
                     ScoreFileIssue::LineTooLong { limit: self.limit },

@@ -1,0 +1,374 @@
+//! Evaluate a palm recognition system: error rates, DET curve and distance histograms.
+//!
+//! ```text
+//! cargo run --release --example evaluate -- --scores FILE --out OUT [--label NAME] [--fta FAILED/ATTEMPTS]
+//! cargo run --release --example evaluate -- --images DIR --out OUT [--modality crease|vein|fused] [--input frame|roi]
+//! cargo run --release --example evaluate -- --synthetic N_SUBJECTSxN_SAMPLES --out OUT [--modality …]
+//! ```
+//!
+//! `--scores` reads a score file — openpalm CSV (`probe,reference,mated,distance`, distance lower
+//! is more similar) or bob's 4-column format (`claimed_id real_id test_label score`, score
+//! higher is more similar, read as distance = −score) — and writes to OUT:
+//! `scores.csv` (the comparisons in openpalm CSV), `metrics.json`, `det.svg`/`det.png` and
+//! `histogram.svg`/`histogram.png`, then prints a summary table. `--fta F/A` adds F failures
+//! to acquire out of A attempts for the ISO/IEC 19795-1 FAR/FRR. `--bootstrap N` adds 95 %
+//! subject-level bootstrap intervals (N replicates, `--seed S`, default 1) for the EER and
+//! FNMR at fixed FMR; the subject of a sample id is the text before its first `/`
+//! (`<subject>/<sample>`, as the `--images DIR/<subject>/<sample>.png` layout produces).
+//!
+//! `--images` and `--synthetic` run the full pipeline (ROI detection, feature extraction,
+//! comparison) and are not available until those stages exist; their arguments are already
+//! parsed and checked so that scripts can be written against this interface.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use openpalm::eval::scores::{self, ScoreReadLimits};
+use openpalm::eval::{
+    Acquisition, STANDARD_FMR_TARGETS, ScoreRecord, ScoreSet, VerificationReport, bootstrap,
+};
+
+const USAGE: &str = "usage:
+  evaluate --scores FILE --out OUT [--label NAME] [--fta FAILED/ATTEMPTS] [--bootstrap N [--seed S]]
+  evaluate --images DIR --out OUT [--modality crease|vein|fused] [--input frame|roi]
+  evaluate --synthetic N_SUBJECTSxN_SAMPLES --out OUT [--modality crease|vein|fused]";
+
+/// Which features are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ModalityArg {
+    Crease,
+    Vein,
+    Fused,
+}
+
+/// What the images in an `--images` folder are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InputKind {
+    /// Full camera frames: ROI detection runs first.
+    Frame,
+    /// Already-cropped palm ROIs: ROI detection is skipped.
+    Roi,
+}
+
+/// Where the comparisons come from.
+#[derive(Debug, Clone, PartialEq)]
+enum Source {
+    Scores(PathBuf),
+    Images { dir: PathBuf, input: InputKind },
+    Synthetic { subjects: u32, samples: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Args {
+    source: Source,
+    out: PathBuf,
+    modality: ModalityArg,
+    label: Option<String>,
+    fta: Option<(u64, u64)>,
+    bootstrap: Option<u32>,
+    seed: u64,
+}
+
+fn parse_args(argv: &[String]) -> Result<Args, String> {
+    let mut scores = None;
+    let mut images = None;
+    let mut synthetic = None;
+    let mut out = None;
+    let mut modality = ModalityArg::Crease;
+    let mut input = InputKind::Frame;
+    let mut label = None;
+    let mut fta = None;
+    let mut bootstrap = None;
+    let mut seed = 1;
+    let mut it = argv.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--scores" => scores = Some(PathBuf::from(value()?)),
+            "--images" => images = Some(PathBuf::from(value()?)),
+            "--synthetic" => {
+                let v = value()?;
+                let (a, b) = v.split_once(['x', 'X', '×']).ok_or_else(|| {
+                    format!("--synthetic {v}: expected N_SUBJECTSxN_SAMPLES, e.g. 50x6")
+                })?;
+                let parse = |s: &str| {
+                    s.parse::<u32>()
+                        .ok()
+                        .filter(|&n| n >= 1)
+                        .ok_or_else(|| format!("--synthetic {v}: `{s}` is not a positive integer"))
+                };
+                synthetic = Some((parse(a)?, parse(b)?));
+            }
+            "--out" => out = Some(PathBuf::from(value()?)),
+            "--modality" => {
+                modality = match value()?.as_str() {
+                    "crease" => ModalityArg::Crease,
+                    "vein" => ModalityArg::Vein,
+                    "fused" => ModalityArg::Fused,
+                    other => {
+                        return Err(format!(
+                            "--modality {other}: expected crease, vein or fused"
+                        ));
+                    }
+                }
+            }
+            "--input" => {
+                input = match value()?.as_str() {
+                    "frame" => InputKind::Frame,
+                    "roi" => InputKind::Roi,
+                    other => return Err(format!("--input {other}: expected frame or roi")),
+                }
+            }
+            "--label" => label = Some(value()?),
+            "--fta" => {
+                let v = value()?;
+                let parsed = v
+                    .split_once('/')
+                    .and_then(|(f, a)| Some((f.trim().parse().ok()?, a.trim().parse().ok()?)));
+                fta =
+                    Some(parsed.ok_or_else(|| {
+                        format!("--fta {v}: expected FAILED/ATTEMPTS, e.g. 3/1000")
+                    })?);
+            }
+            "--bootstrap" => {
+                let v = value()?;
+                bootstrap = Some(v.parse::<u32>().ok().filter(|&n| n >= 1).ok_or_else(|| {
+                    format!("--bootstrap {v}: expected a positive number of replicates")
+                })?);
+            }
+            "--seed" => {
+                let v = value()?;
+                seed = v
+                    .parse()
+                    .map_err(|_| format!("--seed {v}: expected an unsigned integer"))?;
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    let source = match (scores, images, synthetic) {
+        (Some(f), None, None) => Source::Scores(f),
+        (None, Some(dir), None) => Source::Images { dir, input },
+        (None, None, Some((subjects, samples))) => Source::Synthetic { subjects, samples },
+        (None, None, None) => {
+            return Err("one of --scores, --images or --synthetic is needed".into());
+        }
+        _ => return Err("--scores, --images and --synthetic exclude each other".into()),
+    };
+    let out = out.ok_or("--out OUT is needed")?;
+    Ok(Args {
+        source,
+        out,
+        modality,
+        label,
+        fta,
+        bootstrap,
+        seed,
+    })
+}
+
+/// Comparisons and acquisition counts from a source.
+type Comparisons = (Vec<ScoreRecord>, Option<Acquisition>, String);
+
+fn comparisons(args: &Args) -> Result<Comparisons, String> {
+    let acquisition = args
+        .fta
+        .map(|(f, a)| Acquisition::new(a, f).map_err(|e| format!("--fta: {e}")))
+        .transpose()?;
+    match &args.source {
+        Source::Scores(path) => {
+            let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let (format, records) =
+                scores::read_any(BufReader::new(file), &ScoreReadLimits::default())
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!(
+                "read {} comparisons from {} ({format:?} format)",
+                records.len(),
+                path.display()
+            );
+            let label = args.label.clone().unwrap_or_else(|| {
+                path.file_stem()
+                    .map_or("scores".into(), |s| s.to_string_lossy().into_owned())
+            });
+            Ok((records, acquisition, label))
+        }
+        Source::Images { dir, input } => Err(format!(
+            "--images {} (--input {input:?}, --modality {:?}): not yet available: needs the \
+             pipeline (ROI detection and feature extraction are not in openpalm yet). Use \
+             --scores FILE with comparisons computed elsewhere.",
+            dir.display(),
+            args.modality
+        )),
+        Source::Synthetic { subjects, samples } => Err(format!(
+            "--synthetic {subjects}x{samples}: not yet available: needs the pipeline (the \
+             synthetic palm generator, ROI detection and feature extraction are not in openpalm yet)."
+        )),
+    }
+}
+
+fn write_outputs(
+    args: &Args,
+    records: &[ScoreRecord],
+    acquisition: Option<Acquisition>,
+    label: &str,
+) -> Result<VerificationReport, String> {
+    let out = args.out.as_path();
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let path = |name: &str| out.join(name);
+    let create = |name: &str| {
+        File::create(path(name))
+            .map(BufWriter::new)
+            .map_err(|e| format!("{}: {e}", path(name).display()))
+    };
+    scores::write_csv(create("scores.csv")?, records).map_err(|e| e.to_string())?;
+    let set = ScoreSet::from_records(records).map_err(|e| e.to_string())?;
+    let mut report = VerificationReport::new(&set, acquisition);
+    if let Some(n) = args.bootstrap {
+        fn subject(id: &str) -> &str {
+            id.split('/').next().unwrap_or(id)
+        }
+        let b = bootstrap::bootstrap(records, subject, &STANDARD_FMR_TARGETS, n, 0.95, args.seed)
+            .map_err(|e| format!("--bootstrap: {e}"))?;
+        report = report.with_bootstrap(b);
+    }
+    std::fs::write(
+        path("metrics.json"),
+        report.to_json().map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("{}: {e}", path("metrics.json").display()))?;
+    write_plots(out, &set, &report, label)?;
+    Ok(report)
+}
+
+#[cfg(feature = "plot")]
+fn write_plots(
+    out: &Path,
+    set: &ScoreSet,
+    report: &VerificationReport,
+    label: &str,
+) -> Result<(), String> {
+    use openpalm::eval::plot;
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(out.join(name), bytes)
+            .map_err(|e| format!("{}: {e}", out.join(name).display()))
+    };
+    let curves = [plot::DetCurve::new(label, set)];
+    let e = |e: openpalm::eval::EvalError| e.to_string();
+    write(
+        "det.svg",
+        plot::det_svg(&curves, None).map_err(e)?.as_bytes(),
+    )?;
+    write("det.png", &plot::det_png(&curves, None).map_err(e)?)?;
+    let t = Some(report.eer.threshold);
+    write(
+        "histogram.svg",
+        plot::histogram_svg(set, t, None).map_err(e)?.as_bytes(),
+    )?;
+    write(
+        "histogram.png",
+        &plot::histogram_png(set, t, None).map_err(e)?,
+    )?;
+    Ok(())
+}
+
+#[cfg(not(feature = "plot"))]
+fn write_plots(_: &Path, _: &ScoreSet, _: &VerificationReport, _: &str) -> Result<(), String> {
+    eprintln!("plots skipped: built without the `plot` feature");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let args = match parse_args(&argv) {
+        Ok(a) => a,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("error: {msg}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let run = || -> Result<(), String> {
+        let (records, acquisition, label) = comparisons(&args)?;
+        let report = write_outputs(&args, &records, acquisition, &label)?;
+        println!("{label}\n{}", report.summary_table());
+        println!(
+            "wrote {}/{{scores.csv, metrics.json, det.svg, det.png, histogram.svg, histogram.png}}",
+            args.out.display()
+        );
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_every_mode() {
+        let a = parse_args(&argv(
+            "--scores s.csv --out o --fta 3/100 --bootstrap 500 --seed 9",
+        ))
+        .unwrap();
+        assert_eq!((a.bootstrap, a.seed), (Some(500), 9));
+        assert_eq!(a.source, Source::Scores("s.csv".into()));
+        assert_eq!(a.fta, Some((3, 100)));
+        let a = parse_args(&argv("--images d --out o --modality fused --input roi")).unwrap();
+        assert_eq!(
+            a.source,
+            Source::Images {
+                dir: "d".into(),
+                input: InputKind::Roi
+            }
+        );
+        assert_eq!(a.modality, ModalityArg::Fused);
+        let a = parse_args(&argv("--synthetic 50x6 --out o")).unwrap();
+        assert_eq!(
+            a.source,
+            Source::Synthetic {
+                subjects: 50,
+                samples: 6
+            }
+        );
+        assert!(parse_args(&argv("--synthetic 50×6 --out o")).is_ok());
+        for bad in [
+            "--scores s.csv",
+            "--out o",
+            "--scores a --images b --out o",
+            "--synthetic 0x6 --out o",
+            "--synthetic 50 --out o",
+            "--images d --out o --modality iris",
+            "--scores s --out o --fta 3",
+            "--scores s --out o --bootstrap 0",
+            "--scores",
+            "--bogus",
+        ] {
+            assert!(parse_args(&argv(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pipeline_modes_say_not_yet_available() {
+        let a = parse_args(&argv("--images d --out o")).unwrap();
+        let e = comparisons(&a).unwrap_err();
+        assert!(e.contains("not yet available: needs the pipeline"), "{e}");
+    }
+}
