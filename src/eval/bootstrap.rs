@@ -5,7 +5,7 @@
 //! replicate draws the *subjects* with replacement; a subject drawn k times contributes its
 //! mated comparisons k times, and a non-mated comparison between subjects drawn k₁ and k₂
 //! times contributes k₁·k₂ times. The statistics are then computed exactly on the weighted
-//! comparisons (same definitions as [`ScoreSet`](super::ScoreSet): accept if distance ≤
+//! comparisons (same definitions as [`ScoreSet`]: accept if distance ≤
 //! threshold, EER as in [`Eer`](super::Eer), FNMR at the largest threshold with FMR ≤ target).
 //! The interval is the percentile interval of the replicates. The generator is seeded, so
 //! results are reproducible.

@@ -46,7 +46,7 @@ pub struct GalleryEntry<'a> {
     pub row: &'a [u64],
 }
 
-/// References for 1:N search; see the [module documentation](self) for the layout.
+/// References for 1:N search; see the [`matching`](crate::matching) module documentation for the layout.
 #[derive(Debug, Clone)]
 pub struct Gallery {
     kind: Kind,
