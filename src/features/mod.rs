@@ -41,6 +41,8 @@
 mod crease;
 mod filters;
 pub mod maxcurv;
+#[doc(hidden)]
+pub mod pattern;
 mod roi_image;
 mod vein;
 
