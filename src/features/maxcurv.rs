@@ -121,8 +121,33 @@ impl MaxCurvScratch {
         self.pad = vec![0.0; self.w.max(self.h) + 2 * r];
     }
 
-    /// Step 1: fills [`Self::kappa`].
+    /// Step 1: fills [`Self::kappa`]. Uses AVX2 + FMA when the CPU has them (run-time
+    /// detection); the result then differs from the portable path only by float rounding.
     pub(crate) fn compute_kappa(&mut self, img: &[f64], mask: &[bool], h: usize, w: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            unsafe { self.compute_kappa_avx2_fma(img, mask, h, w) };
+            return;
+        }
+        self.compute_kappa_generic::<false>(img, mask, h, w);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn compute_kappa_avx2_fma(&mut self, img: &[f64], mask: &[bool], h: usize, w: usize) {
+        self.compute_kappa_generic::<true>(img, mask, h, w);
+    }
+
+    #[inline(always)]
+    fn compute_kappa_generic<const FMA: bool>(
+        &mut self,
+        img: &[f64],
+        mask: &[bool],
+        h: usize,
+        w: usize,
+    ) {
         self.resize(h, w);
         let r = self.radius;
         if self.pad.len() < w.max(h) + 2 * r {
@@ -143,7 +168,11 @@ impl MaxCurvScratch {
                 o.fill(0.0);
                 for (t, &kt) in k.iter().enumerate() {
                     for (ov, &pv) in o.iter_mut().zip(&self.pad[t..t + w]) {
-                        *ov += kt * pv;
+                        *ov = if FMA {
+                            kt.mul_add(pv, *ov)
+                        } else {
+                            *ov + kt * pv
+                        };
                     }
                 }
             }
@@ -163,7 +192,11 @@ impl MaxCurvScratch {
                     let sy =
                         (y as isize + t as isize - r as isize).clamp(0, h as isize - 1) as usize;
                     for (ov, &sv) in o.iter_mut().zip(&src[sy * w..(sy + 1) * w]) {
-                        *ov += kt * sv;
+                        *ov = if FMA {
+                            kt.mul_add(sv, *ov)
+                        } else {
+                            *ov + kt * sv
+                        };
                     }
                 }
             }
@@ -186,10 +219,10 @@ impl MaxCurvScratch {
             let f11 = 0.5 * fxx + fxy + 0.5 * fyy;
             let f2 = (fx - fy) * h2;
             let f22 = 0.5 * fxx - fxy + 0.5 * fyy;
-            k0[i] = fxx / (1.0 + fx * fx).powf(1.5) * m;
-            k1[i] = fyy / (1.0 + fy * fy).powf(1.5) * m;
-            k2[i] = f11 / (1.0 + f1 * f1).powf(1.5) * m;
-            k3[i] = f22 / (1.0 + f2 * f2).powf(1.5) * m;
+            k0[i] = fxx / pow15(1.0 + fx * fx) * m;
+            k1[i] = fyy / pow15(1.0 + fy * fy) * m;
+            k2[i] = f11 / pow15(1.0 + f1 * f1) * m;
+            k3[i] = f22 / pow15(1.0 + f2 * f2) * m;
         }
     }
 
@@ -259,6 +292,12 @@ impl MaxCurvScratch {
         }
         m
     }
+}
+
+/// `t^{3/2}` as `t·√t` (several times faster than `powf`, within an ulp or two).
+#[inline(always)]
+fn pow15(t: f64) -> f64 {
+    t * t.sqrt()
 }
 
 /// Calls `f(direction, start index, step, length)` for every line of every direction, in bob's
