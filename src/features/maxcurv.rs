@@ -166,14 +166,13 @@ impl MaxCurvScratch {
             ] {
                 let o = &mut out[y * w..(y + 1) * w];
                 o.fill(0.0);
-                for (t, &kt) in k.iter().enumerate() {
-                    for (ov, &pv) in o.iter_mut().zip(&self.pad[t..t + w]) {
-                        *ov = if FMA {
-                            kt.mul_add(pv, *ov)
-                        } else {
-                            *ov + kt * pv
-                        };
-                    }
+                let pad = &self.pad;
+                // Even kernels: k[t] = k[2r−t]; odd ones: k[t] = −k[2r−t], k[r] = 0. Pairing
+                // the taps halves the multiplies.
+                let odd = k[r] == 0.0;
+                axpy::<FMA>(o, k[r], &pad[r..r + w]);
+                for (t, &kt) in k[..r].iter().enumerate() {
+                    axpy_pair::<FMA>(o, kt, &pad[t..t + w], &pad[2 * r - t..2 * r - t + w], odd);
                 }
             }
         }
@@ -186,18 +185,17 @@ impl MaxCurvScratch {
             (&self.r_a1, &self.k_ca1, &mut self.fxy),
         ] {
             out.fill(0.0);
+            let odd = k[r] == 0.0;
+            let row = |dy: isize, y: usize| {
+                let sy = (y as isize + dy).clamp(0, h as isize - 1) as usize;
+                &src[sy * w..(sy + 1) * w]
+            };
             for y in 0..h {
                 let o = &mut out[y * w..(y + 1) * w];
-                for (t, &kt) in k.iter().enumerate() {
-                    let sy =
-                        (y as isize + t as isize - r as isize).clamp(0, h as isize - 1) as usize;
-                    for (ov, &sv) in o.iter_mut().zip(&src[sy * w..(sy + 1) * w]) {
-                        *ov = if FMA {
-                            kt.mul_add(sv, *ov)
-                        } else {
-                            *ov + kt * sv
-                        };
-                    }
+                axpy::<FMA>(o, k[r], row(0, y));
+                for (t, &kt) in k[..r].iter().enumerate() {
+                    let d = t as isize - r as isize;
+                    axpy_pair::<FMA>(o, kt, row(d, y), row(-d, y), odd);
                 }
             }
         }
@@ -246,25 +244,27 @@ impl MaxCurvScratch {
     pub(crate) fn compute_g(&mut self) {
         let (h, w) = (self.h, self.w);
         let vt = &self.vt;
-        for y in 0..h {
-            for x in 0..w {
-                let mut best = 0f64;
-                for (dy, dx) in [(0isize, 1isize), (1, 0), (1, 1), (-1, 1)] {
-                    let (y2a, y2b) = (y as isize + 2 * dy, y as isize - 2 * dy);
-                    let (x2a, x2b) = (x as isize + 2 * dx, x as isize - 2 * dx);
-                    let inside = |yy: isize, xx: isize| {
-                        yy >= 0 && xx >= 0 && yy < h as isize && xx < w as isize
-                    };
-                    if !(inside(y2a, x2a) && inside(y2b, x2b)) {
-                        continue;
-                    }
-                    let at = |k: isize| {
-                        vt[(y as isize + k * dy) as usize * w + (x as isize + k * dx) as usize]
-                    };
-                    let c = at(1).max(at(2)).min(at(-1).max(at(-2)));
-                    best = best.max(c);
+        self.g.fill(0.0);
+        // (row step, col step): horizontal, vertical, "\\", "/".
+        for (dy, dx) in [(0isize, 1isize), (1, 0), (1, 1), (-1, 1)] {
+            let (ym, xm) = (2 * dy.unsigned_abs(), 2 * dx.unsigned_abs());
+            if h < 2 * ym + 1 || w < 2 * xm + 1 {
+                continue;
+            }
+            let s = dy * w as isize + dx;
+            for y in ym..h - ym {
+                let (x0, x1) = (xm, w - xm);
+                let base = (y * w) as isize;
+                let at = |k: isize| {
+                    let start = (base + x0 as isize + k * s) as usize;
+                    &vt[start..start + (x1 - x0)]
+                };
+                let (p1, p2, m1, m2) = (at(1), at(2), at(-1), at(-2));
+                let g = &mut self.g[y * w + x0..y * w + x1];
+                for i in 0..g.len() {
+                    let c = p1[i].max(p2[i]).min(m1[i].max(m2[i]));
+                    g[i] = g[i].max(c);
                 }
-                self.g[y * w + x] = best;
             }
         }
     }
@@ -291,6 +291,43 @@ impl MaxCurvScratch {
             *b = m.is_some_and(|m| g > m);
         }
         m
+    }
+}
+
+/// `o += k·a`.
+#[inline(always)]
+fn axpy<const FMA: bool>(o: &mut [f64], k: f64, a: &[f64]) {
+    if k == 0.0 {
+        return;
+    }
+    for (ov, &av) in o.iter_mut().zip(a) {
+        *ov = if FMA {
+            k.mul_add(av, *ov)
+        } else {
+            *ov + k * av
+        };
+    }
+}
+
+/// `o += k·(a + b)` (even kernels) or `o += k·(a − b)` (odd kernels).
+#[inline(always)]
+fn axpy_pair<const FMA: bool>(o: &mut [f64], k: f64, a: &[f64], b: &[f64], odd: bool) {
+    if odd {
+        for ((ov, &av), &bv) in o.iter_mut().zip(a).zip(b) {
+            *ov = if FMA {
+                k.mul_add(av - bv, *ov)
+            } else {
+                *ov + k * (av - bv)
+            };
+        }
+    } else {
+        for ((ov, &av), &bv) in o.iter_mut().zip(a).zip(b) {
+            *ov = if FMA {
+                k.mul_add(av + bv, *ov)
+            } else {
+                *ov + k * (av + bv)
+            };
+        }
     }
 }
 

@@ -18,6 +18,9 @@ pub enum PatternKind {
     Vein,
 }
 
+/// Bézier control points, σ (px), depth.
+type Curve = ([(f64, f64); 3], f64, f64);
+
 /// SplitMix64, enough for test textures.
 #[derive(Debug, Clone)]
 struct Rng(u64);
@@ -52,7 +55,7 @@ pub fn line_texture(
     let mut id = Rng(identity.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ kind as u64);
     let s = side as f64;
     // (control points, sigma, depth)
-    let mut curves: Vec<([(f64, f64); 3], f64, f64)> = Vec::new();
+    let mut curves: Vec<Curve> = Vec::new();
     let (major, minor) = match kind {
         PatternKind::Crease => (3, 40),
         PatternKind::Vein => (10, 0),
