@@ -23,6 +23,17 @@
 //! local, translation-equivariant measurement so that a whole-cell shift of the ROI is a whole-cell
 //! shift of the code.
 //!
+//! # Which default
+//!
+//! The default crease code is to be picked by measured EER on the full synthetic pipeline
+//! (issue 7 item 5, not yet measured). Expectation: **BOCV** — the public tables put it at or
+//! near the top (PolyU, Tongji) with the best accuracy per bit among the simple codes, its
+//! distance is a plain masked fractional Hamming distance with a clean binomial calibration, and
+//! on the procedural line textures of the discrimination test it separates best of the three
+//! (mated 0.21 vs non-mated 0.46, CompCode 0.24 vs 0.46, DOC 0.30 vs 0.47). CompCode stays as
+//! the compact 512-byte tier. For veins, the coarse-scale BOCV is the cheaper and, on those
+//! textures, slightly better-separating code; maximum curvature is the peer-validated baseline.
+//!
 //! # Speed and allocation
 //!
 //! The oriented filter banks are evaluated only at the code grid's sample points (one per cell),
