@@ -140,7 +140,7 @@ fn extractors(c: &mut Criterion<ThreadCpuTime>) {
     let img = roi.pixels().mapv(|v| v as f64);
     let mask = roi.mask().to_owned();
     c.bench_function("maxcurv_steps_allocating/128", |b| {
-        b.iter(|| black_box(maxcurv::max_curvature(img.view(), mask.view(), 3.0)))
+        b.iter(|| black_box(maxcurv::max_curvature(img.view(), mask.view(), 3.0).unwrap()))
     });
 }
 

@@ -22,6 +22,8 @@
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 
+use super::FeatureError;
+
 /// Smallest accepted σ (px).
 pub const MIN_SIGMA: f64 = 0.5;
 /// Largest accepted σ (px).
@@ -386,64 +388,95 @@ fn scan_runs(kappa: &[f64], vt: &mut [f64], start: usize, step: isize, len: usiz
     }
 }
 
-fn check(image: ArrayView2<'_, f64>, mask: ArrayView2<'_, bool>, sigma: f64) {
-    assert_eq!(image.dim(), mask.dim(), "image and mask shapes differ");
-    assert!(image.nrows() > 0 && image.ncols() > 0, "empty image");
-    assert!(
-        (MIN_SIGMA..=MAX_SIGMA).contains(&sigma),
-        "sigma {sigma} outside {MIN_SIGMA}..={MAX_SIGMA}"
-    );
+fn check(
+    image: ArrayView2<'_, f64>,
+    mask: ArrayView2<'_, bool>,
+    sigma: f64,
+) -> Result<(), FeatureError> {
+    let (rows, cols) = image.dim();
+    if mask.dim() != (rows, cols) {
+        return Err(FeatureError::MaskShape {
+            mask_rows: mask.nrows(),
+            mask_cols: mask.ncols(),
+            rows,
+            cols,
+        });
+    }
+    check_size(rows, cols)?;
+    if !(MIN_SIGMA..=MAX_SIGMA).contains(&sigma) {
+        return Err(FeatureError::SigmaOutOfRange {
+            sigma,
+            min: MIN_SIGMA,
+            max: MAX_SIGMA,
+        });
+    }
+    Ok(())
+}
+
+fn check_size(rows: usize, cols: usize) -> Result<(), FeatureError> {
+    if rows == 0 || cols == 0 {
+        return Err(FeatureError::EmptyImage { rows, cols });
+    }
+    Ok(())
 }
 
 /// Step 1: the four curvature planes `κ_d`, shape `(4, H, W)`.
 ///
-/// Panics (programming error) when shapes differ, the image is empty or `sigma` is outside
-/// [`MIN_SIGMA`]`..=`[`MAX_SIGMA`]; the palm extractor ([`super::MaxCurvatureVein`]) validates its
-/// inputs instead.
-pub fn kappa(image: ArrayView2<'_, f64>, mask: ArrayView2<'_, bool>, sigma: f64) -> Array3<f64> {
-    check(image, mask, sigma);
+/// Fails when the shapes differ, the image is empty or `sigma` is outside
+/// [`MIN_SIGMA`]`..=`[`MAX_SIGMA`].
+pub fn kappa(
+    image: ArrayView2<'_, f64>,
+    mask: ArrayView2<'_, bool>,
+    sigma: f64,
+) -> Result<Array3<f64>, FeatureError> {
+    check(image, mask, sigma)?;
     let (h, w) = image.dim();
     let img: Vec<f64> = image.iter().copied().collect();
     let m: Vec<bool> = mask.iter().copied().collect();
     let mut s = MaxCurvScratch::new(h, w, sigma);
     s.compute_kappa(&img, &m, h, w);
-    Array3::from_shape_vec((4, h, w), s.kappa).expect("4·h·w values")
+    Ok(Array3::from_shape_vec((4, h, w), s.kappa).expect("4·h·w values"))
 }
 
 /// Step 2: vein-centre scores `Vt` from the curvature planes (shape `(4, H, W)`).
-pub fn vein_centres(kappa: ArrayView3<'_, f64>) -> Array2<f64> {
+pub fn vein_centres(kappa: ArrayView3<'_, f64>) -> Result<Array2<f64>, FeatureError> {
     let (d, h, w) = kappa.dim();
-    assert_eq!(d, 4, "kappa must have 4 planes");
+    if d != 4 {
+        return Err(FeatureError::KappaPlanes { found: d });
+    }
+    check_size(h, w)?;
     let mut s = MaxCurvScratch::default();
     s.resize(h, w);
     s.kappa.clear();
     s.kappa.extend(kappa.iter().copied());
     s.compute_vt();
-    Array2::from_shape_vec((h, w), s.vt).expect("h·w values")
+    Ok(Array2::from_shape_vec((h, w), s.vt).expect("h·w values"))
 }
 
 /// Step 3: connected centres `G = max_d C_d` (bob's border convention: each direction is
 /// evaluated wherever both 2-px neighbours exist, elsewhere it contributes 0).
-pub fn connect_centres(vt: ArrayView2<'_, f64>) -> Array2<f64> {
+pub fn connect_centres(vt: ArrayView2<'_, f64>) -> Result<Array2<f64>, FeatureError> {
     let (h, w) = vt.dim();
+    check_size(h, w)?;
     let mut s = MaxCurvScratch::default();
     s.resize(h, w);
     s.vt.clear();
     s.vt.extend(vt.iter().copied());
     s.compute_g();
-    Array2::from_shape_vec((h, w), s.g).expect("h·w values")
+    Ok(Array2::from_shape_vec((h, w), s.g).expect("h·w values"))
 }
 
 /// Step 4: `G > median(G[G > 0])` (mean of the two middle values for an even count); all
 /// `false` when no value is positive.
-pub fn binarise(g: ArrayView2<'_, f64>) -> Array2<bool> {
+pub fn binarise(g: ArrayView2<'_, f64>) -> Result<Array2<bool>, FeatureError> {
     let (h, w) = g.dim();
+    check_size(h, w)?;
     let mut s = MaxCurvScratch::default();
     s.resize(h, w);
     s.g.clear();
     s.g.extend(g.iter().copied());
     s.compute_binary();
-    Array2::from_shape_vec((h, w), s.veins).expect("h·w values")
+    Ok(Array2::from_shape_vec((h, w), s.veins).expect("h·w values"))
 }
 
 /// All four steps: the binarised vein map of `image` (values in `[0, 1]`) within `mask`.
@@ -451,8 +484,8 @@ pub fn max_curvature(
     image: ArrayView2<'_, f64>,
     mask: ArrayView2<'_, bool>,
     sigma: f64,
-) -> Array2<bool> {
-    check(image, mask, sigma);
+) -> Result<Array2<bool>, FeatureError> {
+    check(image, mask, sigma)?;
     let (h, w) = image.dim();
     let img: Vec<f64> = image.iter().copied().collect();
     let m: Vec<bool> = mask.iter().copied().collect();
@@ -461,7 +494,7 @@ pub fn max_curvature(
     s.compute_vt();
     s.compute_g();
     s.compute_binary();
-    Array2::from_shape_vec((h, w), s.veins).expect("h·w values")
+    Ok(Array2::from_shape_vec((h, w), s.veins).expect("h·w values"))
 }
 
 #[cfg(test)]
@@ -556,7 +589,7 @@ mod tests {
             0.8 - 0.4 * (-d * d / 8.0).exp() - 0.05 * (-e * e / 8.0).exp()
         });
         let mask = Array2::from_elem((h, w), true);
-        let veins = max_curvature(img.view(), mask.view(), 2.0);
+        let veins = max_curvature(img.view(), mask.view(), 2.0).unwrap();
         for y in 5..35 {
             assert!(veins[[y, 20]], "row {y}");
             assert!(!veins[[y, 30]] && !veins[[y, 5]]);
@@ -565,8 +598,25 @@ mod tests {
         let flat = Array2::from_elem((h, w), 0.5);
         assert!(
             !max_curvature(flat.view(), mask.view(), 2.0)
+                .unwrap()
                 .iter()
                 .any(|&v| v)
+        );
+        // Bad arguments are typed errors.
+        let e = max_curvature(flat.view(), mask.view(), 0.1).unwrap_err();
+        assert!(matches!(e, FeatureError::SigmaOutOfRange { .. }), "{e}");
+        let small = Array2::from_elem((3, 4), true);
+        let e = kappa(flat.view(), small.view(), 2.0).unwrap_err();
+        assert!(matches!(e, FeatureError::MaskShape { mask_rows: 3, .. }));
+        let empty = Array2::<f64>::zeros((0, 5));
+        assert!(matches!(
+            connect_centres(empty.view()),
+            Err(FeatureError::EmptyImage { rows: 0, cols: 5 })
+        ));
+        let k3 = Array3::<f64>::zeros((3, 4, 4));
+        assert_eq!(
+            vein_centres(k3.view()).unwrap_err(),
+            FeatureError::KappaPlanes { found: 3 }
         );
     }
 }

@@ -153,6 +153,30 @@ pub enum FeatureError {
         /// Words needed.
         expected: usize,
     },
+    /// An image passed to a [`maxcurv`] step function has no pixels.
+    #[error("image is {rows}×{cols} px, must not be empty")]
+    EmptyImage {
+        /// Rows found.
+        rows: usize,
+        /// Columns found.
+        cols: usize,
+    },
+    /// The σ passed to a [`maxcurv`] step function is out of range.
+    #[error("sigma is {sigma} px, must be in {min}..={max}")]
+    SigmaOutOfRange {
+        /// σ given (px).
+        sigma: f64,
+        /// Smallest accepted σ (px).
+        min: f64,
+        /// Largest accepted σ (px).
+        max: f64,
+    },
+    /// The curvature array passed to [`maxcurv::vein_centres`] does not have 4 planes.
+    #[error("curvature array has {found} planes, needs 4")]
+    KappaPlanes {
+        /// Planes found.
+        found: usize,
+    },
     /// The extractor produced words the template type rejected. This is a bug in openpalm.
     #[error("internal error building the template: {0}")]
     Template(#[from] TemplateError),
