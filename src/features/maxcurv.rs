@@ -167,15 +167,10 @@ impl MaxCurvScratch {
                 (&self.k_a2, &mut self.r_a2),
             ] {
                 let o = &mut out[y * w..(y + 1) * w];
-                o.fill(0.0);
                 let pad = &self.pad;
-                // Even kernels: k[t] = k[2r−t]; odd ones: k[t] = −k[2r−t], k[r] = 0. Pairing
-                // the taps halves the multiplies.
-                let odd = k[r] == 0.0;
-                axpy::<FMA>(o, k[r], &pad[r..r + w]);
-                for (t, &kt) in k[..r].iter().enumerate() {
-                    axpy_pair::<FMA>(o, kt, &pad[t..t + w], &pad[2 * r - t..2 * r - t + w], odd);
-                }
+                sym_conv::<FMA>(o, k, r, &pad[r..r + w], |t| {
+                    (&pad[t..t + w], &pad[2 * r - t..2 * r - t + w])
+                });
             }
         }
         // Column passes (along y), replicated borders.
@@ -186,19 +181,16 @@ impl MaxCurvScratch {
             (&self.r_ca, &self.k_a2, &mut self.fyy),
             (&self.r_a1, &self.k_ca1, &mut self.fxy),
         ] {
-            out.fill(0.0);
-            let odd = k[r] == 0.0;
             let row = |dy: isize, y: usize| {
                 let sy = (y as isize + dy).clamp(0, h as isize - 1) as usize;
                 &src[sy * w..(sy + 1) * w]
             };
             for y in 0..h {
                 let o = &mut out[y * w..(y + 1) * w];
-                axpy::<FMA>(o, k[r], row(0, y));
-                for (t, &kt) in k[..r].iter().enumerate() {
+                sym_conv::<FMA>(o, k, r, row(0, y), |t| {
                     let d = t as isize - r as isize;
-                    axpy_pair::<FMA>(o, kt, row(d, y), row(-d, y), odd);
-                }
+                    (row(d, y), row(-d, y))
+                });
             }
         }
         let n = h * w;
@@ -296,40 +288,52 @@ impl MaxCurvScratch {
     }
 }
 
-/// `o += k·a`.
+/// `o = k[r]·centre + Σ_{t<r} k[t]·(a_t ± b_t)` where `(a_t, b_t) = pair(t)`: a 1-D convolution
+/// with an even (`+`, `k[t] = k[2r−t]`) or odd (`−`, `k[t] = −k[2r−t]`, `k[r] = 0`) kernel,
+/// pairing the taps to halve the multiplies. Works on register-sized chunks of the output so the
+/// accumulators stay in registers.
 #[inline(always)]
-fn axpy<const FMA: bool>(o: &mut [f64], k: f64, a: &[f64]) {
-    if k == 0.0 {
-        return;
-    }
-    for (ov, &av) in o.iter_mut().zip(a) {
-        *ov = if FMA {
-            k.mul_add(av, *ov)
-        } else {
-            *ov + k * av
-        };
-    }
-}
-
-/// `o += k·(a + b)` (even kernels) or `o += k·(a − b)` (odd kernels).
-#[inline(always)]
-fn axpy_pair<const FMA: bool>(o: &mut [f64], k: f64, a: &[f64], b: &[f64], odd: bool) {
-    if odd {
-        for ((ov, &av), &bv) in o.iter_mut().zip(a).zip(b) {
-            *ov = if FMA {
-                k.mul_add(av - bv, *ov)
-            } else {
-                *ov + k * (av - bv)
-            };
+fn sym_conv<'a, const FMA: bool>(
+    o: &mut [f64],
+    k: &[f64],
+    r: usize,
+    centre: &[f64],
+    pair: impl Fn(usize) -> (&'a [f64], &'a [f64]),
+) {
+    const CH: usize = 16;
+    let odd = k[r] == 0.0;
+    let w = o.len();
+    let full = w / CH * CH;
+    let madd = |k: f64, v: f64, acc: f64| if FMA { k.mul_add(v, acc) } else { acc + k * v };
+    for x0 in (0..full).step_by(CH) {
+        let mut acc = [0f64; CH];
+        let c: &[f64; CH] = centre[x0..x0 + CH].try_into().expect("CH values");
+        for i in 0..CH {
+            acc[i] = k[r] * c[i];
         }
-    } else {
-        for ((ov, &av), &bv) in o.iter_mut().zip(a).zip(b) {
-            *ov = if FMA {
-                k.mul_add(av + bv, *ov)
+        for (t, &kt) in k[..r].iter().enumerate() {
+            let (a, b) = pair(t);
+            let a: &[f64; CH] = a[x0..x0 + CH].try_into().expect("CH values");
+            let b: &[f64; CH] = b[x0..x0 + CH].try_into().expect("CH values");
+            if odd {
+                for i in 0..CH {
+                    acc[i] = madd(kt, a[i] - b[i], acc[i]);
+                }
             } else {
-                *ov + k * (av + bv)
-            };
+                for i in 0..CH {
+                    acc[i] = madd(kt, a[i] + b[i], acc[i]);
+                }
+            }
         }
+        o[x0..x0 + CH].copy_from_slice(&acc);
+    }
+    for x in full..w {
+        let mut acc = k[r] * centre[x];
+        for (t, &kt) in k[..r].iter().enumerate() {
+            let (a, b) = pair(t);
+            acc = madd(kt, if odd { a[x] - b[x] } else { a[x] + b[x] }, acc);
+        }
+        o[x] = acc;
     }
 }
 
