@@ -261,3 +261,33 @@ pub(crate) fn prepare_output(
 pub(crate) fn set_bit(words: &mut [u64], words_per_plane: usize, plane: usize, cell: usize) {
     words[plane * words_per_plane + cell / 64] |= 1u64 << (cell % 64);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The thread-safety contract in the module docs: clone one extractor per thread.
+    #[test]
+    fn extractors_are_clone_send_sync() {
+        fn check<T: Clone + Send + Sync + FeatureExtractor>(t: &T) -> T {
+            t.clone()
+        }
+        let _ = check(&OrientedCodeExtractor::comp_code());
+        let _ = check(&MaxCurvatureVein::default());
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<RoiImage>();
+        send_sync::<FeatureError>();
+    }
+
+    #[test]
+    fn algorithm_ids_are_distinct_builtin_range() {
+        let mut ids: Vec<u16> = ALGORITHM_NAMES.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), ALGORITHM_NAMES.len());
+        assert!(
+            ids.iter()
+                .all(|&id| id < Algorithm::USER_ID_START && id != 1)
+        );
+    }
+}
