@@ -413,6 +413,24 @@ mod tests {
         assert_eq!(reflect(2, 1), 0);
     }
 
+    /// The portable path (used where AVX2/FMA is missing) agrees with the dispatched one.
+    #[test]
+    fn portable_path_matches_dispatched() {
+        let roi = RoiImage::from_fn(128, |r, c| {
+            (((r * 7 + c * 13) % 29) as f32 / 29.0, (r + c) % 11 != 0)
+        })
+        .unwrap();
+        let mut a = SampledBank::new(&GaborParams::CREASE, 128, 32);
+        a.load(&roi);
+        a.evaluate(6);
+        let mut b = a.clone();
+        b.responses.fill(f32::NAN);
+        b.evaluate_portable();
+        for (x, y) in a.responses.iter().zip(&b.responses) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(12))]
         /// The sampled fast path equals a full convolution followed by subsampling.
