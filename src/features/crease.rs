@@ -566,6 +566,40 @@ mod tests {
         assert_eq!(ta.modality(), Modality::Crease);
     }
 
+    /// A shift of the ROI by one cell (4 px) shifts the code by exactly one cell wherever the
+    /// filter support lies inside both ROIs: the property the matcher's shift search relies on.
+    #[test]
+    fn one_cell_roi_shift_is_one_cell_code_shift() {
+        let a = crate::features::pattern::line_texture(
+            crate::features::pattern::PatternKind::Crease,
+            128,
+            5,
+            0,
+            0.0,
+        );
+        let pa = a.pixels();
+        let b = RoiImage::from_fn(128, |r, c| (pa[[r, (c + 4).min(127)]], true)).unwrap();
+        for mut ex in [
+            OrientedCodeExtractor::comp_code(),
+            OrientedCodeExtractor::bocv(),
+            OrientedCodeExtractor::double_orientation(),
+        ] {
+            let (ta, tb) = (ex.extract(&a).unwrap(), ex.extract(&b).unwrap());
+            // Sample x = 4c + 2 with radius 12: support inside both for 3 ≤ c and c + 1 ≤ 27.
+            let mut compared = 0;
+            for r in 3..29 {
+                for c in 3..27 {
+                    assert_eq!(tb.is_valid(r, c), ta.is_valid(r, c + 1));
+                    for p in 0..ta.geometry().planes() {
+                        assert_eq!(tb.bit(p, r, c), ta.bit(p, r, c + 1), "({r}, {c}) plane {p}");
+                    }
+                    compared += 1;
+                }
+            }
+            assert_eq!(compared, 26 * 24);
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(16))]
         /// Any pixel values and any mask: no panic, and masked cells never exceed the cells whose

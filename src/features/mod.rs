@@ -23,6 +23,17 @@
 //! local, translation-equivariant measurement so that a whole-cell shift of the ROI is a whole-cell
 //! shift of the code.
 //!
+//! # Which default
+//!
+//! The default crease code is to be picked by measured EER on the full synthetic pipeline
+//! (issue 7 item 5, not yet measured). Expectation: **BOCV** — the public tables put it at or
+//! near the top (PolyU, Tongji) with the best accuracy per bit among the simple codes, its
+//! distance is a plain masked fractional Hamming distance with a clean binomial calibration, and
+//! on the procedural line textures of the discrimination test it separates best of the three
+//! (mated 0.21 vs non-mated 0.46, CompCode 0.24 vs 0.46, DOC 0.30 vs 0.47). CompCode stays as
+//! the compact 512-byte tier. For veins, the coarse-scale BOCV is the cheaper and, on those
+//! textures, slightly better-separating code; maximum curvature is the peer-validated baseline.
+//!
 //! # Speed and allocation
 //!
 //! The oriented filter banks are evaluated only at the code grid's sample points (one per cell),
@@ -41,6 +52,8 @@
 mod crease;
 mod filters;
 pub mod maxcurv;
+#[doc(hidden)]
+pub mod pattern;
 mod roi_image;
 mod vein;
 
@@ -140,6 +153,30 @@ pub enum FeatureError {
         /// Words needed.
         expected: usize,
     },
+    /// An image passed to a [`maxcurv`] step function has no pixels.
+    #[error("image is {rows}×{cols} px, must not be empty")]
+    EmptyImage {
+        /// Rows found.
+        rows: usize,
+        /// Columns found.
+        cols: usize,
+    },
+    /// The σ passed to a [`maxcurv`] step function is out of range.
+    #[error("sigma is {sigma} px, must be in {min}..={max}")]
+    SigmaOutOfRange {
+        /// σ given (px).
+        sigma: f64,
+        /// Smallest accepted σ (px).
+        min: f64,
+        /// Largest accepted σ (px).
+        max: f64,
+    },
+    /// The curvature array passed to [`maxcurv::vein_centres`] does not have 4 planes.
+    #[error("curvature array has {found} planes, needs 4")]
+    KappaPlanes {
+        /// Planes found.
+        found: usize,
+    },
     /// The extractor produced words the template type rejected. This is a bug in openpalm.
     #[error("internal error building the template: {0}")]
     Template(#[from] TemplateError),
@@ -223,4 +260,34 @@ pub(crate) fn prepare_output(
 #[inline]
 pub(crate) fn set_bit(words: &mut [u64], words_per_plane: usize, plane: usize, cell: usize) {
     words[plane * words_per_plane + cell / 64] |= 1u64 << (cell % 64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The thread-safety contract in the module docs: clone one extractor per thread.
+    #[test]
+    fn extractors_are_clone_send_sync() {
+        fn check<T: Clone + Send + Sync + FeatureExtractor>(t: &T) -> T {
+            t.clone()
+        }
+        let _ = check(&OrientedCodeExtractor::comp_code());
+        let _ = check(&MaxCurvatureVein::default());
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<RoiImage>();
+        send_sync::<FeatureError>();
+    }
+
+    #[test]
+    fn algorithm_ids_are_distinct_builtin_range() {
+        let mut ids: Vec<u16> = ALGORITHM_NAMES.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), ALGORITHM_NAMES.len());
+        assert!(
+            ids.iter()
+                .all(|&id| id < Algorithm::USER_ID_START && id != 1)
+        );
+    }
 }

@@ -264,16 +264,26 @@ impl FeatureExtractor for MaxCurvatureVein {
         self.orient.fill(0.0);
         self.sums.fill([0.0; 2]);
         for y in 0..side {
-            for x in 0..side {
-                let i = y * side + x;
-                let cell = (y / stride) * grid + x / stride;
-                self.fine[cell] += u32::from(self.mc.veins[i]);
-                for d in 0..4 {
-                    self.orient[cell * 4 + d] += self.mc.kappa[d * n + i].max(0.0);
+            let row0 = (y / stride) * grid;
+            for gx in 0..grid {
+                let cell = row0 + gx;
+                let (mut count, mut s1, mut s2) = (0u32, 0f64, 0f64);
+                let mut o = [0f64; 4];
+                for i in y * side + gx * stride..y * side + (gx + 1) * stride {
+                    count += u32::from(self.mc.veins[i]);
+                    for (d, od) in o.iter_mut().enumerate() {
+                        *od += self.mc.kappa[d * n + i].max(0.0);
+                    }
+                    let v = self.img[i];
+                    s1 += v;
+                    s2 += v * v;
                 }
-                let v = self.img[i];
-                self.sums[cell][0] += v;
-                self.sums[cell][1] += v * v;
+                self.fine[cell] += count;
+                for (d, od) in o.iter().enumerate() {
+                    self.orient[cell * 4 + d] += od;
+                }
+                self.sums[cell][0] += s1;
+                self.sums[cell][1] += s2;
             }
         }
         // 3×3-cell neighbourhood sums (clamped at the grid edge).
