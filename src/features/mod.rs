@@ -80,15 +80,6 @@ pub const ALGORITHM_VEIN_BOCV: u16 = 0x0201;
 /// Major and minor version of every extractor in this module.
 pub const ALGORITHM_VERSION: (u16, u16) = (1, 0);
 
-/// Suggested entries for [`crate::template::BUILTIN_ALGORITHMS`]: `(id, name)`, all version 1.0.
-pub const ALGORITHM_NAMES: &[(u16, &str)] = &[
-    (ALGORITHM_COMP_CODE, "compcode"),
-    (ALGORITHM_BOCV, "bocv"),
-    (ALGORITHM_DOC, "doc"),
-    (ALGORITHM_VEIN_MAX_CURVATURE, "vein-maxcurv"),
-    (ALGORITHM_VEIN_BOCV, "vein-bocv"),
-];
-
 /// Why an ROI could not be turned into a template.
 ///
 /// **Whose fault:** the caller that built the [`RoiImage`] (wrong size or shape, non-finite
@@ -280,14 +271,39 @@ mod tests {
     }
 
     #[test]
-    fn algorithm_ids_are_distinct_builtin_range() {
-        let mut ids: Vec<u16> = ALGORITHM_NAMES.iter().map(|(id, _)| *id).collect();
+    fn every_extractor_is_a_registered_builtin_algorithm() {
+        use crate::template::BUILTIN_ALGORITHMS;
+        let extractors: Vec<Box<dyn Fn() -> Algorithm>> = vec![
+            Box::new(|| OrientedCodeExtractor::comp_code().algorithm()),
+            Box::new(|| OrientedCodeExtractor::bocv().algorithm()),
+            Box::new(|| OrientedCodeExtractor::double_orientation().algorithm()),
+            Box::new(|| OrientedCodeExtractor::vein_bocv().algorithm()),
+            Box::new(|| MaxCurvatureVein::default().algorithm()),
+        ];
+        let mut ids = Vec::new();
+        for algorithm in extractors.iter().map(|f| f()) {
+            assert!(!algorithm.is_user_defined(), "{algorithm}");
+            assert_eq!(
+                Algorithm::builtin_version(algorithm.id),
+                Some(algorithm.version),
+                "{algorithm} is not registered in BUILTIN_ALGORITHMS"
+            );
+            ids.push(algorithm.id);
+        }
         ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), ALGORITHM_NAMES.len());
-        assert!(
-            ids.iter()
-                .all(|&id| id < Algorithm::USER_ID_START && id != 1)
+        assert_eq!(
+            ids.len(),
+            extractors.len(),
+            "algorithm ids must be distinct"
+        );
+        let mut all: Vec<u16> = BUILTIN_ALGORITHMS.iter().map(|(id, _, _)| *id).collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(
+            all.len(),
+            BUILTIN_ALGORITHMS.len(),
+            "registry ids must be distinct"
         );
     }
 }

@@ -192,8 +192,19 @@ impl fmt::Display for Algorithm {
 ///
 /// Id 1 is the reference test algorithm used by the format's golden files and the demo; the
 /// feature extractors register their own ids here.
-pub const BUILTIN_ALGORITHMS: &[(u16, AlgorithmVersion, &str)] =
-    &[(1, AlgorithmVersion::new(1, 0), "openpalm-test-code")];
+pub const BUILTIN_ALGORITHMS: &[(u16, AlgorithmVersion, &str)] = {
+    use crate::features as f;
+    const V: AlgorithmVersion =
+        AlgorithmVersion::new(f::ALGORITHM_VERSION.0, f::ALGORITHM_VERSION.1);
+    &[
+        (1, AlgorithmVersion::new(1, 0), "openpalm-test-code"),
+        (f::ALGORITHM_COMP_CODE, V, "compcode"),
+        (f::ALGORITHM_BOCV, V, "bocv"),
+        (f::ALGORITHM_DOC, V, "doc"),
+        (f::ALGORITHM_VEIN_MAX_CURVATURE, V, "vein-maxcurv"),
+        (f::ALGORITHM_VEIN_BOCV, V, "vein-bocv"),
+    ]
+};
 
 /// Grid geometry of a template: `rows × cols` cells, `planes` code bits per cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
