@@ -6,6 +6,8 @@
 //!
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`error`]: the error model; [`Error`] and its categories.
+//! - `synth` (feature `synth`): synthetic palms — deterministic hands, visible and NIR
+//!   captures with ground truth, for tests, examples and benchmarks.
 //!
 //! Vocabulary follows ISO/IEC 2382-37: a *probe* is compared with a *reference*, giving a
 //! *comparison score* (here a fractional Hamming *distance*: lower is more similar); pairs are
@@ -14,6 +16,9 @@
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 pub mod error;
+#[cfg(feature = "synth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "synth")))]
+pub mod synth;
 pub mod template;
 
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
