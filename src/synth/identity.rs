@@ -69,6 +69,74 @@ pub struct Identity {
     pub(crate) shape: HandShape,
     pub(crate) principal: Vec<Bezier>,
     pub(crate) tex: HandTexture,
+    /// Signed distance to the palm+arm silhouette (rigid in hand space), tabulated.
+    pub(crate) body: BodySdf,
+}
+
+/// Tabulated signed distance of the palm and arm (without fingers), `BODY_PPU` per unit over
+/// the texture domain; exact evaluation outside it.
+#[derive(Debug, Clone)]
+pub(crate) struct BodySdf {
+    w: usize,
+    h: usize,
+    data: Vec<f32>,
+}
+
+const BODY_PPU: f32 = 128.0;
+/// Smooth-union width between palm and arm (hand units).
+pub(crate) const K_WRIST: f32 = 0.12;
+
+impl HandShape {
+    /// Exact signed distance to palm ∪ arm (smooth union).
+    pub(crate) fn body_exact(&self, p: V2) -> f32 {
+        use super::geom::{sd_polygon, smin};
+        let hh = self.half_h;
+        // Far from the wrist one of the two polygons cannot affect the smooth union.
+        if p.y < hh - 0.5 {
+            sd_polygon(&self.palm, p) - self.palm_round
+        } else if p.y > hh + 0.6 {
+            sd_polygon(&self.arm, p)
+        } else {
+            smin(
+                sd_polygon(&self.palm, p) - self.palm_round,
+                sd_polygon(&self.arm, p),
+                K_WRIST,
+            )
+        }
+    }
+}
+
+impl BodySdf {
+    fn new(shape: &HandShape) -> BodySdf {
+        let w = ((TEX_X1 - TEX_X0) * BODY_PPU) as usize + 1;
+        let h = ((TEX_Y1 - TEX_Y0) * BODY_PPU) as usize + 1;
+        let mut data = Vec::with_capacity(w * h);
+        for y in 0..h {
+            for x in 0..w {
+                data.push(shape.body_exact(v2(
+                    TEX_X0 + x as f32 / BODY_PPU,
+                    TEX_Y0 + y as f32 / BODY_PPU,
+                )));
+            }
+        }
+        BodySdf { w, h, data }
+    }
+
+    /// Bilinear lookup (grid nodes at integer multiples of 1/BODY_PPU from the domain origin).
+    #[inline]
+    pub(crate) fn sample(&self, shape: &HandShape, p: V2) -> f32 {
+        let u = (p.x - TEX_X0) * BODY_PPU;
+        let v = (p.y - TEX_Y0) * BODY_PPU;
+        if !(u >= 0.0 && v >= 0.0 && u < (self.w - 1) as f32 && v < (self.h - 1) as f32) {
+            return shape.body_exact(p);
+        }
+        let (x0, y0) = (u as usize, v as usize);
+        let (fx, fy) = (u - x0 as f32, v - y0 as f32);
+        let i = y0 * self.w + x0;
+        let top = self.data[i] + (self.data[i + 1] - self.data[i]) * fx;
+        let bot = self.data[i + self.w] + (self.data[i + self.w + 1] - self.data[i + self.w]) * fx;
+        top + (bot - top) * fy
+    }
 }
 
 /// Hand-space texture: per texel `[crease, vein, redness, fine texture]`, 8 bits each.
@@ -200,35 +268,85 @@ impl Layer {
     }
 }
 
-/// Three separable box-blur passes approximating a Gaussian of standard deviation `sigma`.
+/// Three separable box-blur passes approximating a Gaussian of standard deviation `sigma`
+/// (edges clamped).
 pub(crate) fn box_blur3(data: &mut [f32], w: usize, h: usize, sigma: f32) {
     if sigma <= 0.2 || w == 0 || h == 0 {
         return;
     }
     // Three boxes of width 2r+1 have variance 3((2r+1)^2-1)/12 = r(r+1).
     let r = (((sigma * sigma + 0.25).sqrt() - 0.5).round() as usize).max(1);
-    let mut tmp = vec![0.0f32; w.max(h)];
+    let norm = 1.0 / (2 * r + 1) as f32;
+    let mut pad = vec![0.0f32; w + 2 * r + 1];
+    let mut src = vec![0.0f32; w * h];
+    let mut acc = vec![0.0f32; w];
     for _ in 0..3 {
-        for y in 0..h {
-            box_line(&mut data[y * w..(y + 1) * w], 1, w, r, &mut tmp);
+        // Horizontal: running sum over a clamped, padded copy of the row.
+        for row in data.chunks_exact_mut(w) {
+            pad[..r].fill(row[0]);
+            pad[r..r + w].copy_from_slice(row);
+            pad[r + w..].fill(row[w - 1]);
+            let mut a: f32 = pad[..2 * r + 1].iter().sum();
+            for x in 0..w {
+                row[x] = a * norm;
+                a += pad[x + 2 * r + 1] - pad[x];
+            }
         }
-        for x in 0..w {
-            box_line(&mut data[x..], w, h, r, &mut tmp);
+        // Vertical: running sum of whole rows (vectorises across x).
+        src.copy_from_slice(data);
+        let rowi = |y: isize| y.clamp(0, h as isize - 1) as usize * w;
+        acc.fill(0.0);
+        for k in -(r as isize)..=r as isize {
+            let o = rowi(k);
+            for (a, v) in acc.iter_mut().zip(&src[o..o + w]) {
+                *a += v;
+            }
+        }
+        for y in 0..h {
+            let out = &mut data[y * w..(y + 1) * w];
+            for (o, a) in out.iter_mut().zip(&acc) {
+                *o = a * norm;
+            }
+            let (add, sub) = (
+                rowi(y as isize + r as isize + 1),
+                rowi(y as isize - r as isize),
+            );
+            for ((a, p), m) in acc
+                .iter_mut()
+                .zip(&src[add..add + w])
+                .zip(&src[sub..sub + w])
+            {
+                *a += p - m;
+            }
         }
     }
 }
 
-/// Box filter of radius `r` along a strided line of `n` samples, edges clamped.
-fn box_line(line: &mut [f32], stride: usize, n: usize, r: usize, tmp: &mut [f32]) {
-    for i in 0..n {
-        tmp[i] = line[i * stride];
+/// One 3×3 box-filter pass (σ ≈ 0.82), edges clamped.
+pub(crate) fn box_blur_once(data: &mut [f32], w: usize, h: usize) {
+    if w < 2 || h < 2 {
+        return;
     }
-    let norm = 1.0 / (2 * r + 1) as f32;
-    let at = |i: isize| tmp[i.clamp(0, n as isize - 1) as usize];
-    let mut acc: f32 = (-(r as isize)..=r as isize).map(at).sum();
-    for i in 0..n {
-        line[i * stride] = acc * norm;
-        acc += at(i as isize + r as isize + 1) - at(i as isize - r as isize);
+    let third = 1.0 / 3.0;
+    for row in data.chunks_exact_mut(w) {
+        let mut prev = row[0];
+        for x in 0..w {
+            let cur = row[x];
+            let next = row[(x + 1).min(w - 1)];
+            row[x] = (prev + cur + next) * third;
+            prev = cur;
+        }
+    }
+    let mut prev_row = data[..w].to_vec();
+    let mut cur_row = vec![0.0f32; w];
+    for y in 0..h {
+        cur_row.copy_from_slice(&data[y * w..(y + 1) * w]);
+        let ny = (y + 1).min(h - 1) * w;
+        for x in 0..w {
+            let next = data[ny + x];
+            data[y * w + x] = (prev_row[x] + cur_row[x] + next) * third;
+        }
+        std::mem::swap(&mut prev_row, &mut cur_row);
     }
 }
 
@@ -261,6 +379,7 @@ impl Identity {
         let shape = make_shape(&mut rs);
         let principal = principal_lines(seed, shape.half_h);
         let tex = render_texture(seed, &shape, &principal);
+        let body = BodySdf::new(&shape);
         Identity {
             seed,
             side,
@@ -268,6 +387,7 @@ impl Identity {
             shape,
             principal,
             tex,
+            body,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Captures: pose sampling, per-pixel rendering of the visible and NIR frames, ground truth.
 
 use super::geom::{V2, dir_of, sd_capsule, sd_polygon, smin, smoothstep, v2};
-use super::identity::{HandSide, Identity, box_blur3};
+use super::identity::{HandSide, Identity, box_blur_once, box_blur3};
 use super::options::{Background, CaptureOptions};
 use super::rng::{Rng, mix64};
 use crate::error::ConfigError;
@@ -10,7 +10,6 @@ use image::{GrayImage, RgbImage};
 /// Smooth-union widths (hand units): finger webs, thumb web, wrist.
 const K_FINGER: f32 = 0.035;
 const K_THUMB: f32 = 0.09;
-const K_WRIST: f32 = 0.12;
 /// Minimum angle between neighbouring fingers (radians).
 const MIN_DIVERGENCE: f32 = 0.03;
 
@@ -150,6 +149,10 @@ struct Scene<'a> {
     bracelet: Option<(f32, f32, [f32; 3], f32)>,
     sleeve: Option<(f32, f32, [f32; 3], f32, f32)>,
     pegs: Vec<(V2, f32)>,
+    /// Linear skin colour, crease visibility factor, NIR skin level.
+    skin: [f32; 3],
+    crease_k: f32,
+    nir_level: f32,
 }
 
 impl<'a> Scene<'a> {
@@ -172,10 +175,14 @@ impl<'a> Scene<'a> {
 
     #[inline]
     fn sdf(&self, p: V2) -> Hit {
+        self.sdf_masked(p, 0x1F)
+    }
+
+    /// Signed distance with only the digits whose bit is set in `active` (bit 4 = thumb).
+    #[inline]
+    fn sdf_masked(&self, p: V2, active: u8) -> Hit {
         let sh = &self.id.shape;
-        let d_palm = sd_polygon(&sh.palm, p) - sh.palm_round;
-        let d_arm = sd_polygon(&sh.arm, p);
-        let mut d_body = smin(d_palm, d_arm, K_WRIST);
+        let mut d_body = self.id.body.sample(sh, p);
         if let Some(end) = self.arm_end {
             d_body = d_body.max(p.y - end);
         }
@@ -183,6 +190,9 @@ impl<'a> Scene<'a> {
         // two fingers stays open.
         let mut best = (f32::MAX, 0usize, 0.0f32);
         for (i, g) in self.digits[..4].iter().enumerate() {
+            if active & (1 << i) == 0 {
+                continue;
+            }
             let (mut di, t) = sd_capsule(p, g.a, g.ab, g.inv_len2, g.ra, g.rb);
             if let Some((s0, s1)) = g.ring {
                 let s = t * g.len;
@@ -195,11 +205,13 @@ impl<'a> Scene<'a> {
             }
         }
         let mut d = smin(d_body, best.0, K_FINGER);
-        let g = &self.digits[4];
-        let (dt, tt) = sd_capsule(p, g.a, g.ab, g.inv_len2, g.ra, g.rb);
-        d = smin(d, dt, K_THUMB);
-        if dt < best.0 {
-            best = (dt, 4, tt);
+        if active & 0x10 != 0 {
+            let g = &self.digits[4];
+            let (dt, tt) = sd_capsule(p, g.a, g.ab, g.inv_len2, g.ra, g.rb);
+            d = smin(d, dt, K_THUMB);
+            if dt < best.0 {
+                best = (dt, 4, tt);
+            }
         }
         Hit {
             d,
@@ -210,29 +222,26 @@ impl<'a> Scene<'a> {
         }
     }
 
-    /// Deepest point of the gap between digits `i` and `i + 1` (posed hand coordinates).
+    /// Deepest point of the gap between digits `i` and `i + 1` (posed hand coordinates): rays
+    /// parallel to the bisector of the two finger axes are traced from between the fingers
+    /// towards the palm; the one that reaches farthest gives the point.
     fn valley(&self, i: usize) -> V2 {
         let (f, g) = (&self.digits[i], &self.digits[i + 1]);
         let bis = (f.dir + g.dir).norm();
         let side = bis.perp();
         let start = (f.a + g.a) * 0.5 + bis * 0.4;
-        let march = |o: f32| -> Option<(f32, V2)> {
-            let mut p = start + side * o;
-            if self.sdf(p).d <= 0.0 {
+        // Distance travelled along -bis from `start + side*o` to the silhouette.
+        let march = |o: f32, from: f32| -> Option<f32> {
+            let at = |s: f32| start + side * o - bis * s;
+            let mut s = from;
+            if self.sdf(at(s)).d <= 0.0 {
                 return None;
             }
-            let mut travelled = 0.0;
-            while travelled < 0.8 {
-                let d = self.sdf(p).d;
+            while s < 0.8 {
+                let d = self.sdf(at(s)).d;
                 if d <= 0.0 {
-                    // Bisect between p and the previous position.
-                    let (mut lo, mut hi) = (travelled - 0.0005f32.max(0.0), travelled);
-                    lo = lo.max(0.0);
-                    let at = |s: f32| start + side * o - bis * s;
-                    if self.sdf(at(lo)).d <= 0.0 {
-                        lo = (lo - 0.01).max(0.0);
-                    }
-                    for _ in 0..30 {
+                    let (mut lo, mut hi) = (s - 0.002, s);
+                    for _ in 0..18 {
                         let m = 0.5 * (lo + hi);
                         if self.sdf(at(m)).d > 0.0 {
                             lo = m
@@ -240,34 +249,31 @@ impl<'a> Scene<'a> {
                             hi = m
                         }
                     }
-                    return Some((lo, at(lo)));
+                    return Some(lo);
                 }
-                let step = (d * 0.7).max(0.0005);
-                travelled += step;
-                p = start + side * o - bis * travelled;
+                s += (d * 0.85).max(0.002);
             }
             None
         };
-        let mut best = (f32::MIN, start);
-        let mut best_o = 0.0;
-        for k in -15..=15 {
-            let o = k as f32 * 0.002;
-            if let Some((s, p)) = march(o)
+        let mut best = (f32::MIN, 0.0f32);
+        for k in -6..=6 {
+            let o = k as f32 * 0.005;
+            if let Some(s) = march(o, 0.0)
                 && s > best.0
             {
-                best = (s, p);
-                best_o = o;
+                best = (s, o);
             }
         }
-        for k in -20..=20 {
-            let o = best_o + k as f32 * 0.0001;
-            if let Some((s, p)) = march(o)
+        let (s0, o0) = best;
+        for k in -10..=10 {
+            let o = o0 + k as f32 * 0.0005;
+            if let Some(s) = march(o, (s0 - 0.03).max(0.0))
                 && s > best.0
             {
-                best = (s, p);
+                best = (s, o);
             }
         }
-        best.1
+        start + side * best.1 - bis * best.0
     }
 }
 
@@ -400,6 +406,9 @@ impl Generator {
             bracelet,
             sleeve,
             pegs: Vec::new(),
+            skin: [0.0; 3],
+            crease_k: 1.0,
+            nir_level: 0.8,
         };
         let valleys_h = [scene.valley(0), scene.valley(1), scene.valley(2)];
         if o.contact_pegs {
@@ -489,6 +498,9 @@ impl Generator {
         let skin = skin_rgb(id.skin_tone());
         let nir_level = r.range(0.72, 0.9);
         let noise_seed = r.next_u64();
+        scene.skin = skin;
+        scene.crease_k = crease_k;
+        scene.nir_level = nir_level;
 
         // Background grid (16 px cells): low-frequency texture, optional edge.
         let cell = 16usize;
@@ -565,7 +577,17 @@ impl Generator {
                 let bcx = (bx as f32 + block as f32 * 0.5).min(w as f32);
                 let bcy = (by as f32 + block as f32 * 0.5).min(h as f32);
                 let hc = scene.stretch(to_q(bcx, bcy));
-                let mut dmin = scene.sdf(hc).d - obj_margin;
+                let hit_c = scene.sdf(hc);
+                let mut dmin = hit_c.d - obj_margin;
+                // Digits that can influence any pixel of this block.
+                let mut active = 0u8;
+                for (k, g) in scene.digits.iter().enumerate() {
+                    let (dk, _) = sd_capsule(hc, g.a, g.ab, g.inv_len2, g.ra, g.rb);
+                    let kk = if k == 4 { K_THUMB } else { K_FINGER };
+                    if dk - blk_r < hit_c.d_body + blk_r + kk + 0.02 {
+                        active |= 1 << k;
+                    }
+                }
                 for &(pc, pr_) in &scene.pegs {
                     dmin = dmin.min((hc - pc).len() - pr_);
                 }
@@ -594,8 +616,7 @@ impl Generator {
                         }
                         if !empty {
                             let hp = scene.stretch(to_q(fx, fy));
-                            let a_skin =
-                                shade_pixel(&scene, hp, pix, skin, crease_k, nir_level, &mut col);
+                            let a_skin = shade_pixel(&scene, hp, active, pix, &mut col);
                             mask[i] = (a_skin * 255.0 + 0.5) as u8;
                         }
                         // Illumination.
@@ -620,7 +641,12 @@ impl Generator {
                 box_blur3(p, w, h, defocus);
             }
         }
-        box_blur3(&mut pn, w, h, (defocus * defocus + 1.2 * 1.2).sqrt());
+        if defocus > 0.0 {
+            box_blur3(&mut pn, w, h, (defocus * defocus + 0.8 * 0.8).sqrt());
+        } else {
+            // NIR optics and tissue are always a little soft: one 3×3 box (σ ≈ 0.8 px).
+            box_blur_once(&mut pn, w, h);
+        }
 
         // --- Sensor: gain, gamma, noise, quantisation.
         let lut_v = Lut::new(gain_v, gamma_v, o.noise_sigma);
@@ -708,7 +734,7 @@ impl Lut {
     #[inline]
     fn apply(&self, v: f32, z: f32) -> u8 {
         let i = ((v * (LUT_N as f32 / LUT_MAX)) as usize).min(LUT_N);
-        (self.val[i] + self.sig[i] * z).round().clamp(0.0, 255.0) as u8
+        (self.val[i] + self.sig[i] * z + 0.5).clamp(0.0, 255.0) as u8
     }
 }
 
@@ -735,15 +761,8 @@ fn roi_from(k1: V2, k2: V2, palm: V2) -> RoiSquare {
 /// Shades one pixel at posed hand point `hp` over the background colour in `col`
 /// (`[r, g, b, nir]`, linear); returns skin coverage.
 #[inline]
-fn shade_pixel(
-    sc: &Scene<'_>,
-    hp: V2,
-    pix: f32,
-    skin: [f32; 3],
-    crease_k: f32,
-    nir_level: f32,
-    col: &mut [f32; 4],
-) -> f32 {
+fn shade_pixel(sc: &Scene<'_>, hp: V2, active: u8, pix: f32, col: &mut [f32; 4]) -> f32 {
+    let (skin, crease_k, nir_level) = (sc.skin, sc.crease_k, sc.nir_level);
     // Pegs (behind the hand).
     for &(pc, pr) in &sc.pegs {
         let dd = (hp - pc).len() - pr;
@@ -757,7 +776,7 @@ fn shade_pixel(
             }
         }
     }
-    let hit = sc.sdf(hp);
+    let hit = sc.sdf_masked(hp, active);
     let mut a = (0.5 - hit.d / pix).clamp(0.0, 1.0);
     let hh = sc.id.shape.half_h;
     if let Some(end) = sc.arm_end {
@@ -938,6 +957,9 @@ mod tests {
             bracelet: None,
             sleeve: None,
             pegs: Vec::new(),
+            skin: [0.0; 3],
+            crease_k: 1.0,
+            nir_level: 0.8,
         };
         for q in [v2(0.3, -0.7), v2(-0.5, 0.4), v2(0.0, 0.0)] {
             assert!((sc.unstretch(sc.stretch(q)) - q).len() < 1e-6);
