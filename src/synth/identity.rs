@@ -640,8 +640,8 @@ fn render_texture(seed: u64, shape: &HandShape, principal: &[Bezier]) -> HandTex
         };
         let len = r.range(0.04, 0.2);
         let d = v2(ang.cos(), ang.sin()) * (len * 0.5);
-        let w = r.range(0.0028, 0.007);
-        let dep = r.range(0.18, 0.55);
+        let w = r.range(0.003, 0.007);
+        let dep = r.range(0.3, 0.7);
         let b = Bezier::bent(c - d, c + d, 0.15 * r.normal(), 0.08 * r.normal());
         let (ph, fr) = (r.range(0.0, std::f32::consts::TAU), r.range(4.0, 12.0));
         crease.stroke(
@@ -731,8 +731,8 @@ fn render_texture(seed: u64, shape: &HandShape, principal: &[Bezier]) -> HandTex
             fam[r.int(0, 1) as usize] + 0.25 * r.normal() + 0.4 * (p.x * 3.0 + p.y * 2.0).sin();
         let len = r.range(0.012, 0.05);
         let d = v2(ang.cos(), ang.sin()) * (len * 0.5);
-        let w = r.range(0.0022, 0.0038);
-        let dep = r.range(0.08, 0.28);
+        let w = r.range(0.003, 0.0045);
+        let dep = r.range(0.15, 0.42);
         crease.stroke(
             &Bezier::bent(p - d, p + d, 0.1 * r.normal(), 0.0),
             |_| w,

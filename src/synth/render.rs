@@ -279,11 +279,11 @@ impl<'a> Scene<'a> {
 
 /// Linear-light skin colours (palm side) from light to dark.
 const SKIN: [[f32; 3]; 5] = [
-    [0.90, 0.74, 0.68],
-    [0.84, 0.64, 0.54],
-    [0.74, 0.53, 0.40],
-    [0.58, 0.40, 0.29],
-    [0.45, 0.30, 0.22],
+    [0.90, 0.75, 0.70],
+    [0.85, 0.68, 0.60],
+    [0.77, 0.59, 0.49],
+    [0.63, 0.46, 0.37],
+    [0.50, 0.36, 0.29],
 ];
 
 fn skin_rgb(tone: f32) -> [f32; 3] {
@@ -426,7 +426,7 @@ impl Generator {
             q.rot(c, s) * scale + t
         };
         let centre = v2(w as f32 * 0.5, h as f32 * 0.5);
-        let anchor = v2(0.0, -0.12);
+        let anchor = v2(0.0, -0.3);
         let mut t = centre - to_frame_q(anchor, v2(0.0, 0.0));
         let mut valleys = [[0.0f32; 2]; 3];
         let mut roi = RoiSquare {
@@ -483,7 +483,7 @@ impl Generator {
         let gn_mag = r.range(0.0, o.max_illumination_gradient);
         let (gnx, gny) = (gn_ang.cos() * gn_mag / diag, gn_ang.sin() * gn_mag / diag);
         let vig_v = r.range(0.05, 0.2);
-        let vig_n = r.range(0.25, 0.5);
+        let vig_n = r.range(0.35, 0.7);
         let nir_centre = centre + v2(r.normal() * 0.05 * w as f32, r.normal() * 0.05 * h as f32);
         let gain_v = r.range(o.gain[0], o.gain[1]);
         let gamma_v = r.range(o.gamma[0], o.gamma[1]);
@@ -665,9 +665,11 @@ impl Generator {
             nir[i] = lut_n.apply(pn[i], tri(b1 >> 32));
             if o.color {
                 let b2 = mix64(b1);
-                rgb[3 * i] = lut_v.apply(pr[i], tri(b2));
-                rgb[3 * i + 1] = lut_v.apply(pg[i], tri(b2 >> 21));
-                rgb[3 * i + 2] = lut_v.apply(pb[i], tri(b2 >> 42));
+                // Mostly luminance noise, a little chroma noise.
+                let zl = 0.85 * tri(b1);
+                rgb[3 * i] = lut_v.apply(pr[i], zl + 0.5 * tri(b2));
+                rgb[3 * i + 1] = lut_v.apply(pg[i], zl + 0.5 * tri(b2 >> 21));
+                rgb[3 * i + 2] = lut_v.apply(pb[i], zl + 0.5 * tri(b2 >> 42));
             }
         }
         let (wu, hu) = (w as u32, h as u32);
@@ -800,7 +802,9 @@ fn shade_pixel(sc: &Scene<'_>, hp: V2, active: u8, pix: f32, col: &mut [f32; 4])
         let di = (-hit.d / rad).clamp(0.0, 1.0);
         let z = (1.0 - (1.0 - di) * (1.0 - di)).sqrt();
         let sv = 0.42 + 0.58 * z;
-        let alb = 1.0 + 0.03 * fine;
+        // Fine texture, and low-frequency relief: thenar/hypothenar bulges are redder and
+        // brighter, the palm hollow darker.
+        let alb = (1.0 + 0.015 * fine) * (0.97 + 0.07 * red.min(1.2));
         let mut c = [
             skin[0] * (1.0 + 0.05 * red) * alb * sv * (1.0 - 0.40 * crease) * (1.0 - 0.03 * vein),
             skin[1] * (1.0 - 0.08 * red) * alb * sv * (1.0 - 0.50 * crease) * (1.0 - 0.02 * vein),
