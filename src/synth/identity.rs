@@ -441,16 +441,19 @@ fn make_shape(r: &mut Rng) -> HandShape {
     let palm_h = 1.10 + (0.05 * r.normal()).clamp(-0.1, 0.1);
     let hh = palm_h * 0.5;
     let j = |r: &mut Rng| 0.012 * r.normal();
-    let sx = 0.92;
+    // Rounded-trapezoid palm with chamfered shoulders under the index and little fingers, a
+    // hypothenar curve and a thenar bulge.
     let palm = vec![
-        v2(-0.47 * sx + j(r), -hh + 0.04),
-        v2(0.47 * sx + j(r), -hh + 0.11 + j(r)),
-        v2(0.50 * sx, 0.05 + j(r)),
-        v2(0.43 * sx + j(r), hh * 0.78),
-        v2(0.30 * sx + j(r), hh),
-        v2(-0.26 * sx + j(r), hh),
-        v2(-0.49 * sx + j(r), hh * 0.45),
-        v2(-0.51 * sx, -0.02 + j(r)),
+        v2(-0.30 + j(r), -hh + 0.03),
+        v2(0.30 + j(r), -hh + 0.09 + j(r)),
+        v2(0.43, -hh + 0.28 + j(r)),
+        v2(0.46, 0.05 + j(r)),
+        v2(0.40 + j(r), hh * 0.78),
+        v2(0.28 + j(r), hh),
+        v2(-0.24 + j(r), hh),
+        v2(-0.45 + j(r), hh * 0.5),
+        v2(-0.47, -0.02 + j(r)),
+        v2(-0.44, -hh + 0.20),
     ];
     let arm_w = 0.35 + 0.02 * r.normal();
     let arm = [
@@ -478,10 +481,10 @@ fn make_shape(r: &mut Rng) -> HandShape {
         }
     });
     let thumb = Digit {
-        pivot: v2(-0.30 + 0.01 * r.normal(), hh * 0.30),
+        pivot: v2(-0.30 + 0.01 * r.normal(), hh * 0.42),
         angle: -0.90 + 0.05 * r.normal(),
         length: 0.80 * len_f * (1.0 + 0.03 * r.normal()),
-        r_base: 0.15 * wid_f,
+        r_base: 0.16 * wid_f,
         r_tip: 0.105 * wid_f,
     };
     HandShape {

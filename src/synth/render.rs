@@ -9,7 +9,7 @@ use image::{GrayImage, RgbImage};
 
 /// Smooth-union widths (hand units): finger webs, thumb web, wrist.
 const K_FINGER: f32 = 0.035;
-const K_THUMB: f32 = 0.09;
+const K_THUMB: f32 = 0.14;
 /// Minimum angle between neighbouring fingers (radians).
 const MIN_DIVERGENCE: f32 = 0.03;
 
@@ -391,7 +391,7 @@ impl Generator {
                 [0.6, 0.55, 0.45],
             ][r.int(0, 4) as usize];
             (
-                hh + r.range(0.35, 0.9),
+                hh + r.range(0.12, 0.5),
                 r.range(0.0, std::f32::consts::TAU),
                 c,
                 r.range(0.3, 0.7),
