@@ -955,4 +955,61 @@ mod tests {
             .sum();
         assert!((var - 12.0).abs() < 0.5, "var {var}");
     }
+
+    /// Naive reference: `passes` clamped box filters of radius `r`, horizontal then vertical.
+    fn box_reference(data: &[f32], w: usize, h: usize, r: usize, passes: usize) -> Vec<f32> {
+        let mut d = data.to_vec();
+        let n = (2 * r + 1) as f32;
+        for _ in 0..passes {
+            let src = d.clone();
+            for y in 0..h {
+                for x in 0..w {
+                    let s: f32 = (-(r as isize)..=r as isize)
+                        .map(|k| src[y * w + (x as isize + k).clamp(0, w as isize - 1) as usize])
+                        .sum();
+                    d[y * w + x] = s / n;
+                }
+            }
+            let src = d.clone();
+            for y in 0..h {
+                for x in 0..w {
+                    let s: f32 = (-(r as isize)..=r as isize)
+                        .map(|k| src[(y as isize + k).clamp(0, h as isize - 1) as usize * w + x])
+                        .sum();
+                    d[y * w + x] = s / n;
+                }
+            }
+        }
+        d
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn box_blur3_matches_reference(
+            w in 1usize..20, h in 1usize..20, sigma in 0.5f32..6.0, seed in 0u64..1000
+        ) {
+            let mut r = Rng::stream(seed, 9);
+            let data: Vec<f32> = (0..w * h).map(|_| r.unit()).collect();
+            let rad = (((sigma * sigma + 0.25).sqrt() - 0.5).round() as usize).max(1);
+            // The fast version blurs all rows of a pass, then all columns; the reference too.
+            let want = box_reference(&data, w, h, rad, 3);
+            let mut got = data.clone();
+            box_blur3(&mut got, w, h, sigma);
+            for (g, e) in got.iter().zip(&want) {
+                proptest::prop_assert!((g - e).abs() < 1e-4, "{g} vs {e}");
+            }
+        }
+
+        #[test]
+        fn box_blur_once_matches_reference(w in 2usize..20, h in 2usize..20, seed in 0u64..1000) {
+            let mut r = Rng::stream(seed, 10);
+            let data: Vec<f32> = (0..w * h).map(|_| r.unit()).collect();
+            let want = box_reference(&data, w, h, 1, 1);
+            let mut got = data.clone();
+            box_blur_once(&mut got, w, h);
+            for (g, e) in got.iter().zip(&want) {
+                proptest::prop_assert!((g - e).abs() < 1e-5, "{g} vs {e}");
+            }
+        }
+    }
 }

@@ -25,6 +25,9 @@ pub struct CaptureOptions {
     pub height_px: u32,
     /// Maximum in-plane rotation in degrees, 0..=180 (180 = any orientation). Default 25.
     pub max_rotation_deg: f32,
+    /// Maximum out-of-plane tilt of the hand in degrees (perspective, focal length = frame
+    /// width), 0..=30. Default 10.
+    pub max_tilt_deg: f32,
     /// Palm width as a fraction of the frame width, within 0.1..=0.9. Default [0.35, 0.55].
     pub palm_width_frac: [f32; 2],
     /// Maximum offset of the palm from the frame centre, as a fraction of each frame dimension,
@@ -73,6 +76,7 @@ impl Default for CaptureOptions {
             width_px: 640,
             height_px: 480,
             max_rotation_deg: 25.0,
+            max_tilt_deg: 10.0,
             palm_width_frac: [0.35, 0.55],
             max_translation_frac: 0.08,
             finger_spread: [0.6, 1.6],
@@ -134,6 +138,7 @@ impl CaptureOptions {
             0.0,
             180.0,
         );
+        scalar(&mut is, "max_tilt_deg", self.max_tilt_deg, 0.0, 30.0);
         range(&mut is, "palm_width_frac", self.palm_width_frac, 0.1, 0.9);
         scalar(
             &mut is,

@@ -421,9 +421,15 @@ impl Generator {
         // --- Placement: similarity frame→q, with mirroring for left hands.
         let left = id.side() == HandSide::Left;
         let (c, s) = (rot.cos(), rot.sin());
+        // Out-of-plane tilt as a perspective term (focal length = frame width):
+        // q = M·u / (1 + g·u) with u = p − t, and its exact inverse u = v / (1 − g·v), v = M⁻¹q.
+        let tilt = r.range(0.0, o.max_tilt_deg).to_radians().tan() / w as f32;
+        let tilt_dir = r.range(0.0, std::f32::consts::TAU);
+        let gt = v2(tilt_dir.cos(), tilt_dir.sin()) * tilt;
         let to_frame_q = |q: V2, t: V2| -> V2 {
             let q = if left { v2(-q.x, q.y) } else { q };
-            q.rot(c, s) * scale + t
+            let v = q.rot(c, s) * scale;
+            t + v * (1.0 / (1.0 - gt.dot(v)))
         };
         let centre = v2(w as f32 * 0.5, h as f32 * 0.5);
         let anchor = v2(0.0, -0.3);
@@ -505,7 +511,7 @@ impl Generator {
         // Background grid (16 px cells): low-frequency texture, optional edge.
         let cell = 16usize;
         let (gw, gh) = (w / cell + 2, h / cell + 2);
-        let mut bg = vec![[0.0f32; 4]; gw * gh];
+        let mut bg = vec![[0.0f32; 5]; gw * gh];
         {
             let textured = o.background == Background::TexturedDark;
             let base = if textured {
@@ -535,6 +541,14 @@ impl Generator {
             let sd = (n1.iter().map(|x| x * x).sum::<f32>() / n1.len() as f32)
                 .sqrt()
                 .max(1e-6);
+            // Per-capture crease visibility field: palm flexion and light direction make creases
+            // look stronger in some places and weaker in others from one capture to the next.
+            let mut n2: Vec<f32> = (0..gw * gh).map(|_| r.normal()).collect();
+            box_blur3(&mut n2, gw, gh, 2.5);
+            let sd2 = (n2.iter().map(|x| x * x).sum::<f32>() / n2.len() as f32)
+                .sqrt()
+                .max(1e-6);
+            let m_amp = r.range(0.15, 0.35);
             for gy in 0..gh {
                 for gx in 0..gw {
                     let (x, y) = ((gx * cell) as f32, (gy * cell) as f32);
@@ -547,6 +561,7 @@ impl Generator {
                         v * tint[1],
                         v * tint[2],
                         nb * (1.0 + 0.3 * n1[gy * gw + gx] / sd),
+                        (1.0 + m_amp * n2[gy * gw + gx] / sd2).clamp(0.4, 1.6),
                     ];
                 }
             }
@@ -560,17 +575,16 @@ impl Generator {
         let mut pn = vec![0.0f32; n];
         let mut mask = vec![0u8; n];
         let block = 8usize;
-        let blk_r = block as f32 * 0.75 * pix * 1.3;
+        let blk_r = block as f32 * 0.75 * pix * 1.6; // margin for stretch and perspective
         let obj_margin = if scene.sleeve.is_some() || scene.bracelet.is_some() {
             0.09
         } else {
             0.0
         };
         let to_q = |x: f32, y: f32| {
-            v2(
-                a11 * (x - t.x) + a12 * (y - t.y),
-                a21 * (x - t.x) + a22 * (y - t.y),
-            )
+            let (ux, uy) = (x - t.x, y - t.y);
+            let k = 1.0 / (1.0 + gt.x * ux + gt.y * uy);
+            v2((a11 * ux + a12 * uy) * k, (a21 * ux + a22 * uy) * k)
         };
         for by in (0..h).step_by(block) {
             for bx in (0..w).step_by(block) {
@@ -615,8 +629,11 @@ impl Generator {
                             col[k] = top + (bot - top) * gfy;
                         }
                         if !empty {
+                            let top = b00[4] + (b01[4] - b00[4]) * gfx;
+                            let bot = b10[4] + (b11[4] - b10[4]) * gfx;
+                            let cm = top + (bot - top) * gfy;
                             let hp = scene.stretch(to_q(fx, fy));
-                            let a_skin = shade_pixel(&scene, hp, active, pix, &mut col);
+                            let a_skin = shade_pixel(&scene, hp, active, pix, cm, &mut col);
                             mask[i] = (a_skin * 255.0 + 0.5) as u8;
                         }
                         // Illumination.
@@ -763,7 +780,8 @@ fn roi_from(k1: V2, k2: V2, palm: V2) -> RoiSquare {
 /// Shades one pixel at posed hand point `hp` over the background colour in `col`
 /// (`[r, g, b, nir]`, linear); returns skin coverage.
 #[inline]
-fn shade_pixel(sc: &Scene<'_>, hp: V2, active: u8, pix: f32, col: &mut [f32; 4]) -> f32 {
+/// `cm` modulates crease visibility (per-capture field).
+fn shade_pixel(sc: &Scene<'_>, hp: V2, active: u8, pix: f32, cm: f32, col: &mut [f32; 4]) -> f32 {
     let (skin, crease_k, nir_level) = (sc.skin, sc.crease_k, sc.nir_level);
     // Pegs (behind the hand).
     for &(pc, pr) in &sc.pegs {
@@ -793,7 +811,9 @@ fn shade_pixel(sc: &Scene<'_>, hp: V2, active: u8, pix: f32, col: &mut [f32; 4])
         let rest_f = g.a + (hp - g.a).rot(g.rc, g.rs);
         let rest = hp + (rest_f - hp) * wf;
         let tx = sc.id.tex.sample(rest);
-        let crease = tx[0] * (1.0 / 255.0) * crease_k;
+        let c0 = tx[0] * (1.0 / 255.0);
+        // Weak creases vary more between captures than deep ones.
+        let crease = c0 * crease_k * (cm + (1.0 - cm) * c0).clamp(0.2, 1.8);
         let vein = tx[1] * (1.0 / 255.0);
         let red = tx[2] * (1.0 / 160.0);
         let fine = (tx[3] - 128.0) * (1.0 / 38.0);
