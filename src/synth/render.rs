@@ -512,6 +512,9 @@ impl Generator {
         let cell = 16usize;
         let (gw, gh) = (w / cell + 2, h / cell + 2);
         let mut bg = vec![[0.0f32; 5]; gw * gh];
+        // A straight edge across the background (desk, monitor, shadow): (active, slope,
+        // offset px, brightness factor), evaluated per pixel.
+        let bg_edge: (bool, f32, f32, f32);
         {
             let textured = o.background == Background::TexturedDark;
             let base = if textured {
@@ -536,6 +539,7 @@ impl Generator {
                 r.range(0.55, 0.95) * h as f32,
                 r.range(0.6, 2.5),
             );
+            bg_edge = (edge, ea, eo, ek);
             let mut n1: Vec<f32> = (0..gw * gh).map(|_| r.normal()).collect();
             box_blur3(&mut n1, gw, gh, 1.2);
             let sd = (n1.iter().map(|x| x * x).sum::<f32>() / n1.len() as f32)
@@ -551,11 +555,7 @@ impl Generator {
             let m_amp = r.range(0.15, 0.35);
             for gy in 0..gh {
                 for gx in 0..gw {
-                    let (x, y) = ((gx * cell) as f32, (gy * cell) as f32);
-                    let mut v = (base + amp * n1[gy * gw + gx] / sd * 0.5).max(0.002);
-                    if edge && y > eo + ea * (x - w as f32 * 0.5) {
-                        v *= ek;
-                    }
+                    let v = (base + amp * n1[gy * gw + gx] / sd * 0.5).max(0.002);
                     bg[gy * gw + gx] = [
                         v * tint[0],
                         v * tint[1],
@@ -627,6 +627,13 @@ impl Generator {
                             let top = b00[k] + (b01[k] - b00[k]) * gfx;
                             let bot = b10[k] + (b11[k] - b10[k]) * gfx;
                             col[k] = top + (bot - top) * gfy;
+                        }
+                        if bg_edge.0 {
+                            let e = fy - (bg_edge.2 + bg_edge.1 * (fx - w as f32 * 0.5));
+                            let f = 1.0 + (bg_edge.3 - 1.0) * smoothstep(-1.5, 1.5, e);
+                            for c in &mut col[..3] {
+                                *c *= f;
+                            }
                         }
                         if !empty {
                             let top = b00[4] + (b01[4] - b00[4]) * gfx;
