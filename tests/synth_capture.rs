@@ -11,6 +11,7 @@ fn clean_options() -> CaptureOptions {
         bracelet_probability: 0.0,
         ring_probability: 0.0,
         defocus_probability: 0.0,
+        motion_blur_probability: 0.0,
         ..CaptureOptions::default()
     }
 }

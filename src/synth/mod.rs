@@ -12,8 +12,9 @@
 //! A [`Generator`] turns `(identity, sample)` into a [`Capture`]: the visible frame (gray, and
 //! RGB on request) and the matching NIR frame of the same pose, a ground-truth skin mask and
 //! [`GroundTruth`] (valley landmarks, ROI square). Variation between samples: in-plane rotation,
-//! translation, scale, finger and thumb spread, non-rigid stretch, illumination gradient and
-//! vignetting, gain, gamma, signal-dependent noise, occasional defocus; scene options add
+//! out-of-plane tilt (perspective), translation, scale, finger and thumb spread, non-rigid
+//! stretch, illumination gradient and vignetting, crease visibility (flexion/lighting), gain,
+//! gamma, signal-dependent noise, occasional defocus and motion blur; scene options add
 //! forearm, rings, bracelets, sleeves, textured backgrounds and contact-reader pegs
 //! ([`CaptureOptions`]).
 //!
@@ -39,6 +40,13 @@
 //! assert!((capture.truth.roi.side_px - ((k2[0] - k1[0]).hypot(k2[1] - k1[1]))).abs() < 1e-3);
 //! # Ok::<(), openpalm::ConfigError>(())
 //! ```
+//!
+//! # As a sensor
+//! A `SyntheticSensor` for the crate's sensor trait is a thin adapter: hold a [`Generator`],
+//! the enrolled [`Identity`] (or a seed range) and a sample counter, and answer each frame
+//! request with `generator.capture(&identity, counter)` — `visible`/`rgb` for a visible-light
+//! sensor, `nir` for a near-infrared one, 8-bit, `width_px`×`height_px`, row-major.
+//! [`Dataset`] iterates identities × samples for tests and benchmarks.
 //!
 //! # Known unrealistic aspects
 //! Fingers are tapered capsules (no knuckle bulges or nails), shading is a distance-based

@@ -52,6 +52,11 @@ pub struct CaptureOptions {
     pub defocus_probability: f32,
     /// Maximum defocus blur (Gaussian σ in pixels), 0..=10. Default 2.5.
     pub max_defocus_sigma_px: f32,
+    /// Probability that the hand moves during the exposure (linear motion blur), 0..=1.
+    /// Default 0.1.
+    pub motion_blur_probability: f32,
+    /// Maximum motion-blur length in pixels, 0..=30. Default 8.
+    pub max_motion_blur_px: f32,
     /// Whether the forearm continues out of the frame (true) or the arm ends shortly below the
     /// wrist, as when a reader's illumination does not reach it (false). Default true.
     pub forearm: bool,
@@ -87,6 +92,8 @@ impl Default for CaptureOptions {
             noise_sigma: 2.5,
             defocus_probability: 0.15,
             max_defocus_sigma_px: 2.5,
+            motion_blur_probability: 0.1,
+            max_motion_blur_px: 8.0,
             forearm: true,
             ring_probability: 0.1,
             bracelet_probability: 0.1,
@@ -172,6 +179,20 @@ impl CaptureOptions {
             self.max_defocus_sigma_px,
             0.0,
             10.0,
+        );
+        scalar(
+            &mut is,
+            "motion_blur_probability",
+            self.motion_blur_probability,
+            0.0,
+            1.0,
+        );
+        scalar(
+            &mut is,
+            "max_motion_blur_px",
+            self.max_motion_blur_px,
+            0.0,
+            30.0,
         );
         scalar(&mut is, "ring_probability", self.ring_probability, 0.0, 1.0);
         scalar(

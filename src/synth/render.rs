@@ -82,6 +82,9 @@ pub struct GroundTruth {
     pub finger_spread: f32,
     /// Defocus blur σ in pixels (0 when in focus).
     pub defocus_sigma_px: f32,
+    /// Motion blur: the hand's displacement during the exposure in pixels `[dx, dy]`
+    /// (`[0, 0]` when still).
+    pub motion_blur_px: [f32; 2],
     /// Whether a ring, bracelet or sleeve is present.
     pub accessories: Accessories,
 }
@@ -500,6 +503,13 @@ impl Generator {
         } else {
             0.0
         };
+        let motion = if r.chance(o.motion_blur_probability) && o.max_motion_blur_px > 0.0 {
+            let len = r.range(0.3 * o.max_motion_blur_px, o.max_motion_blur_px);
+            let ang = r.range(0.0, std::f32::consts::TAU);
+            v2(ang.cos(), ang.sin()) * len
+        } else {
+            v2(0.0, 0.0)
+        };
         let crease_k = r.range(0.8, 1.1);
         let skin = skin_rgb(id.skin_tone());
         let nir_level = r.range(0.72, 0.9);
@@ -659,7 +669,13 @@ impl Generator {
             }
         }
 
-        // --- Optics: defocus (both), tissue/optics softness (NIR).
+        // --- Motion blur (hand moving during the exposure), then optics: defocus (both),
+        // tissue/optics softness (NIR).
+        if motion.len() >= 1.0 {
+            for p in [&mut pr, &mut pg, &mut pb, &mut pn] {
+                motion_blur(p, w, h, motion);
+            }
+        }
         if defocus > 0.0 {
             for p in [&mut pr, &mut pg, &mut pb] {
                 box_blur3(p, w, h, defocus);
@@ -716,6 +732,7 @@ impl Generator {
                 rotation_deg: rot.to_degrees(),
                 finger_spread: spread,
                 defocus_sigma_px: defocus,
+                motion_blur_px: [motion.x, motion.y],
                 accessories: Accessories {
                     ring: ring.is_some(),
                     bracelet: scene.bracelet.is_some(),
@@ -723,6 +740,31 @@ impl Generator {
                     pegs: o.contact_pegs,
                 },
             },
+        }
+    }
+}
+
+/// Averages each pixel over the segment `p − d/2 … p + d/2` (nearest-pixel taps, one per
+/// pixel of length, edges clamped).
+fn motion_blur(data: &mut [f32], w: usize, h: usize, d: V2) {
+    let n = (d.len().ceil() as usize + 1).clamp(2, 65);
+    let src = data.to_vec();
+    let offs: Vec<(isize, isize)> = (0..n)
+        .map(|k| {
+            let f = k as f32 / (n - 1) as f32 - 0.5;
+            ((d.x * f).round() as isize, (d.y * f).round() as isize)
+        })
+        .collect();
+    let norm = 1.0 / n as f32;
+    for y in 0..h {
+        for x in 0..w {
+            let mut acc = 0.0;
+            for &(ox, oy) in &offs {
+                let xx = (x as isize + ox).clamp(0, w as isize - 1) as usize;
+                let yy = (y as isize + oy).clamp(0, h as isize - 1) as usize;
+                acc += src[yy * w + xx];
+            }
+            data[y * w + x] = acc * norm;
         }
     }
 }
@@ -995,6 +1037,23 @@ mod tests {
         for q in [v2(0.3, -0.7), v2(-0.5, 0.4), v2(0.0, 0.0)] {
             assert!((sc.unstretch(sc.stretch(q)) - q).len() < 1e-6);
         }
+    }
+
+    #[test]
+    fn motion_blur_spreads_an_impulse_along_the_motion() {
+        let (w, h) = (21, 21);
+        let mut d = vec![0.0f32; w * h];
+        d[10 * w + 10] = 1.0;
+        motion_blur(&mut d, w, h, v2(4.0, 0.0));
+        for x in 8..=12 {
+            assert!(
+                (d[10 * w + x] - 0.2).abs() < 1e-6,
+                "x {x}: {}",
+                d[10 * w + x]
+            );
+        }
+        assert!((d.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        assert_eq!(d[9 * w + 10], 0.0);
     }
 
     #[test]
