@@ -466,7 +466,7 @@ fn make_shape(r: &mut Rng) -> HandShape {
     let wid_f = 1.0 + (0.05 * r.normal()).clamp(-0.12, 0.12);
     let xs = [-0.345, -0.115, 0.115, 0.34];
     let lens = [0.86, 0.96, 0.91, 0.73];
-    let radii = [0.093, 0.096, 0.090, 0.077];
+    let radii = [0.099, 0.102, 0.096, 0.082];
     let angles = [-0.12, -0.035, 0.05, 0.15];
     let top = |x: f32| -hh + 0.0 + 0.07 * (x + 0.45) / 0.9;
     let fingers = std::array::from_fn(|i| {
@@ -484,8 +484,8 @@ fn make_shape(r: &mut Rng) -> HandShape {
         pivot: v2(-0.30 + 0.01 * r.normal(), hh * 0.42),
         angle: -0.90 + 0.05 * r.normal(),
         length: 0.80 * len_f * (1.0 + 0.03 * r.normal()),
-        r_base: 0.16 * wid_f,
-        r_tip: 0.105 * wid_f,
+        r_base: 0.185 * wid_f,
+        r_tip: 0.118 * wid_f,
     };
     HandShape {
         palm,
@@ -554,7 +554,7 @@ fn render_texture(seed: u64, shape: &HandShape, principal: &[Bezier]) -> HandTex
         let base_w = if fate {
             r.range(0.005, 0.009)
         } else {
-            r.range(0.009, 0.015)
+            r.range(0.007, 0.012)
         };
         let base_d = if fate {
             r.range(0.3, 0.6)
@@ -616,7 +616,7 @@ fn render_texture(seed: u64, shape: &HandShape, principal: &[Bezier]) -> HandTex
 
     // Secondary creases: near principal lines, on the thenar eminence, and anywhere.
     let mut r = Rng::stream(seed, D_CREASE);
-    let n_sec = r.int(90, 170);
+    let n_sec = r.int(120, 220);
     for _ in 0..n_sec {
         let kind = r.unit();
         let (c, ang) = if kind < 0.4 {
@@ -641,10 +641,10 @@ fn render_texture(seed: u64, shape: &HandShape, principal: &[Bezier]) -> HandTex
             // Hypothenar and centre: mostly transverse.
             (p, 0.35 * r.normal())
         };
-        let len = r.range(0.04, 0.2);
+        let len = r.range(0.05, 0.25);
         let d = v2(ang.cos(), ang.sin()) * (len * 0.5);
         let w = r.range(0.003, 0.007);
-        let dep = r.range(0.3, 0.7);
+        let dep = r.range(0.35, 0.8);
         let b = Bezier::bent(c - d, c + d, 0.15 * r.normal(), 0.08 * r.normal());
         let (ph, fr) = (r.range(0.0, std::f32::consts::TAU), r.range(4.0, 12.0));
         crease.stroke(
@@ -715,7 +715,7 @@ fn render_texture(seed: u64, shape: &HandShape, principal: &[Bezier]) -> HandTex
     // Micro-wrinkles: a dense cross-hatch of short faint lines over palm and fingers.
     let mut r = Rng::stream(seed, D_MICRO);
     let fam = [r.range(-1.0, -0.5), r.range(0.4, 0.9)];
-    let n_micro = r.int(1500, 2200);
+    let n_micro = r.int(1300, 1900);
     for _ in 0..n_micro {
         let p = if r.chance(0.8) {
             in_palm(&mut r, shape)
@@ -732,10 +732,10 @@ fn render_texture(seed: u64, shape: &HandShape, principal: &[Bezier]) -> HandTex
         };
         let ang =
             fam[r.int(0, 1) as usize] + 0.25 * r.normal() + 0.4 * (p.x * 3.0 + p.y * 2.0).sin();
-        let len = r.range(0.012, 0.05);
+        let len = r.range(0.025, 0.1);
         let d = v2(ang.cos(), ang.sin()) * (len * 0.5);
         let w = r.range(0.003, 0.0045);
-        let dep = r.range(0.15, 0.42);
+        let dep = r.range(0.2, 0.5);
         crease.stroke(
             &Bezier::bent(p - d, p + d, 0.1 * r.normal(), 0.0),
             |_| w,
@@ -895,7 +895,7 @@ fn render_veins(seed: u64, shape: &HandShape) -> Layer {
         desc[p] += desc[i];
     }
     let mut layer = Layer::new(TEX_X0, TEX_Y0, TEX_X1, TEX_Y1, TEX_PPU);
-    let max_w = r.range(0.026, 0.034);
+    let max_w = r.range(0.034, 0.045);
     let draw = |layer: &mut Layer, r: &mut Rng, a: V2, b: V2, wa: f32| {
         let bz = Bezier::bent(a, b, 0.18 * r.normal(), 0.1 * r.normal());
         let dep = r.range(0.7, 1.0);
@@ -903,7 +903,7 @@ fn render_veins(seed: u64, shape: &HandShape) -> Layer {
     };
     for &i in &order {
         let p = parent[i];
-        let w = (0.009 * desc[i].powf(0.4)).clamp(0.009, max_w);
+        let w = (0.013 * desc[i].powf(0.4)).clamp(0.013, max_w);
         draw(&mut layer, &mut r, nodes[p], nodes[i], w);
     }
     // Loops: connect some nearby unrelated nodes.
@@ -919,11 +919,11 @@ fn render_veins(seed: u64, shape: &HandShape) -> Layer {
             }
         }
         if best.1 != i && best.0 < 0.35 {
-            draw(&mut layer, &mut r, nodes[i], nodes[best.1], 0.009);
+            draw(&mut layer, &mut r, nodes[i], nodes[best.1], 0.013);
         }
     }
     // Tissue scattering.
-    layer.blur(0.012 * TEX_PPU);
+    layer.blur(0.018 * TEX_PPU);
     layer
 }
 

@@ -492,7 +492,7 @@ impl Generator {
         let gn_mag = r.range(0.0, o.max_illumination_gradient);
         let (gnx, gny) = (gn_ang.cos() * gn_mag / diag, gn_ang.sin() * gn_mag / diag);
         let vig_v = r.range(0.05, 0.2);
-        let vig_n = r.range(0.35, 0.7);
+        let vig_n = r.range(0.55, 0.9);
         let nir_centre = centre + v2(r.normal() * 0.05 * w as f32, r.normal() * 0.05 * h as f32);
         let gain_v = r.range(o.gain[0], o.gain[1]);
         let gamma_v = r.range(o.gamma[0], o.gamma[1]);
@@ -684,7 +684,8 @@ impl Generator {
         if defocus > 0.0 {
             box_blur3(&mut pn, w, h, (defocus * defocus + 0.8 * 0.8).sqrt());
         } else {
-            // NIR optics and tissue are always a little soft: one 3×3 box (σ ≈ 0.8 px).
+            // NIR optics and tissue are always a little soft: two 3×3 boxes (σ ≈ 1.15 px).
+            box_blur_once(&mut pn, w, h);
             box_blur_once(&mut pn, w, h);
         }
 
@@ -873,16 +874,16 @@ fn shade_pixel(sc: &Scene<'_>, hp: V2, active: u8, pix: f32, cm: f32, col: &mut 
         let sv = 0.42 + 0.58 * z;
         // Fine texture, and low-frequency relief: thenar/hypothenar bulges are redder and
         // brighter, the palm hollow darker.
-        let alb = (1.0 + 0.015 * fine) * (0.97 + 0.07 * red.min(1.2));
+        let alb = (1.0 + 0.01 * fine) * (0.97 + 0.07 * red.min(1.2));
         let mut c = [
             skin[0] * (1.0 + 0.05 * red) * alb * sv * (1.0 - 0.40 * crease) * (1.0 - 0.03 * vein),
             skin[1] * (1.0 - 0.08 * red) * alb * sv * (1.0 - 0.50 * crease) * (1.0 - 0.02 * vein),
             skin[2] * (1.0 - 0.07 * red) * alb * sv * (1.0 - 0.50 * crease) * (1.0 + 0.01 * vein),
             nir_level
                 * (0.3 + 0.7 * z)
-                * (1.0 - 0.2 * vein - 0.08 * crease)
+                * (1.0 - 0.2 * vein - 0.12 * crease)
                 * (1.0 + 0.015 * fine)
-                * (1.0 - 0.22 * wf)
+                * (1.0 - 0.4 * wf * smoothstep(0.15, 0.9, hit.tj))
                 * (0.45 + 0.55 * smoothstep(hh + 1.5, hh + 0.3, hp.y)),
         ];
         if let Some((s0, s1)) = g.ring {
