@@ -521,7 +521,7 @@ impl Generator {
         // Background grid (16 px cells): low-frequency texture, optional edge.
         let cell = 16usize;
         let (gw, gh) = (w / cell + 2, h / cell + 2);
-        let mut bg = vec![[0.0f32; 5]; gw * gh];
+        let mut bg = vec![[0.0f32; 7]; gw * gh];
         // A straight edge across the background (desk, monitor, shadow): (active, slope,
         // offset px, brightness factor), evaluated per pixel.
         let bg_edge: (bool, f32, f32, f32);
@@ -566,14 +566,36 @@ impl Generator {
             for gy in 0..gh {
                 for gx in 0..gw {
                     let v = (base + amp * n1[gy * gw + gx] / sd * 0.5).max(0.002);
+                    // Illumination at the node: gradient and vignetting, both spectra.
+                    let (fx, fy) = ((gx * cell) as f32, (gy * cell) as f32);
+                    let (dx, dy) = (fx - centre.x, fy - centre.y);
+                    let r2 = (dx * dx + dy * dy) / (diag * diag);
+                    let lv = (1.0 + gvx * dx + gvy * dy) * (1.0 - vig_v * r2);
+                    let (ndx, ndy) = (fx - nir_centre.x, fy - nir_centre.y);
+                    let rn2 = (ndx * ndx + ndy * ndy) / (diag * diag);
+                    let ln = (1.0 + gnx * dx + gny * dy) * (1.0 - vig_n * rn2);
                     bg[gy * gw + gx] = [
                         v * tint[0],
                         v * tint[1],
                         v * tint[2],
                         nb * (1.0 + 0.3 * n1[gy * gw + gx] / sd),
                         (1.0 + m_amp * n2[gy * gw + gx] / sd2).clamp(0.4, 1.6),
+                        lv,
+                        ln,
                     ];
                 }
+            }
+        }
+
+        // The grid interpolated to every pixel row (bilinear = rows first, then along x).
+        let mut rowgrid = vec![[0.0f32; 7]; h * gw];
+        for y in 0..h {
+            let gyf = (y as f32 + 0.5) / cell as f32;
+            let gy0 = gyf as usize;
+            let gfy = gyf - gy0 as f32;
+            for gx in 0..gw {
+                let (a, b) = (bg[gy0 * gw + gx], bg[(gy0 + 1) * gw + gx]);
+                rowgrid[y * gw + gx] = std::array::from_fn(|k| a[k] + (b[k] - a[k]) * gfy);
             }
         }
 
@@ -618,9 +640,7 @@ impl Generator {
                 let empty = dmin > blk_r + 2.0 * pix;
                 for y in by..(by + block).min(h) {
                     let fy = y as f32 + 0.5;
-                    let gyf = fy / cell as f32;
-                    let gy0 = gyf as usize;
-                    let gfy = gyf - gy0 as f32;
+                    let rg = &rowgrid[y * gw..(y + 1) * gw];
                     for x in bx..(bx + block).min(w) {
                         let fx = x as f32 + 0.5;
                         let gxf = fx / cell as f32;
@@ -628,15 +648,10 @@ impl Generator {
                         let gfx = gxf - gx0 as f32;
                         let i = y * w + x;
                         // Background.
-                        let b00 = bg[gy0 * gw + gx0];
-                        let b01 = bg[gy0 * gw + gx0 + 1];
-                        let b10 = bg[(gy0 + 1) * gw + gx0];
-                        let b11 = bg[(gy0 + 1) * gw + gx0 + 1];
+                        let (ga, gb) = (&rg[gx0], &rg[gx0 + 1]);
                         let mut col = [0.0f32; 4];
                         for k in 0..4 {
-                            let top = b00[k] + (b01[k] - b00[k]) * gfx;
-                            let bot = b10[k] + (b11[k] - b10[k]) * gfx;
-                            col[k] = top + (bot - top) * gfy;
+                            col[k] = ga[k] + (gb[k] - ga[k]) * gfx;
                         }
                         if bg_edge.0 {
                             let e = fy - (bg_edge.2 + bg_edge.1 * (fx - w as f32 * 0.5));
@@ -646,20 +661,14 @@ impl Generator {
                             }
                         }
                         if !empty {
-                            let top = b00[4] + (b01[4] - b00[4]) * gfx;
-                            let bot = b10[4] + (b11[4] - b10[4]) * gfx;
-                            let cm = top + (bot - top) * gfy;
+                            let cm = ga[4] + (gb[4] - ga[4]) * gfx;
                             let hp = scene.stretch(to_q(fx, fy));
                             let a_skin = shade_pixel(&scene, hp, active, pix, cm, &mut col);
                             mask[i] = (a_skin * 255.0 + 0.5) as u8;
                         }
                         // Illumination.
-                        let (dx, dy) = (fx - centre.x, fy - centre.y);
-                        let r2 = (dx * dx + dy * dy) / (diag * diag);
-                        let lv = (1.0 + gvx * dx + gvy * dy) * (1.0 - vig_v * r2);
-                        let (ndx, ndy) = (fx - nir_centre.x, fy - nir_centre.y);
-                        let rn2 = (ndx * ndx + ndy * ndy) / (diag * diag);
-                        let ln = (1.0 + gnx * dx + gny * dy) * (1.0 - vig_n * rn2);
+                        let lv = ga[5] + (gb[5] - ga[5]) * gfx;
+                        let ln = ga[6] + (gb[6] - ga[6]) * gfx;
                         pr[i] = col[0] * lv;
                         pg[i] = col[1] * lv;
                         pb[i] = col[2] * lv;
