@@ -111,8 +111,9 @@ pub struct Capture {
     pub rgb: Option<RgbImage>,
     /// Near-infrared frame (850–940 nm look: bright hand on dark, veins dark and blurred).
     pub nir: GrayImage,
-    /// Ground-truth skin coverage (255 = skin, anti-aliased at the silhouette; rings count as
-    /// hand, sleeves and bracelets do not).
+    /// Ground-truth visible-skin coverage (255 = skin, anti-aliased at the silhouette; rings,
+    /// bracelets and sleeves cover skin and count as 0; the contact-reader pegs are behind the
+    /// hand).
     pub mask: GrayImage,
     /// Ground truth.
     pub truth: GroundTruth,
