@@ -12,10 +12,13 @@
 //! - [`eval`]: evaluation — score files, FMR/FNMR, EER, DET, FNMR at fixed FMR, CMC, FPIR/FNIR,
 //!   and DET/histogram plots (feature `plot`).
 //! - [`error`]: the error model; [`Error`] and its categories.
+//! - `synth` (feature `synth`): synthetic palms — deterministic hands, visible and NIR
+//!   captures with ground truth, for tests, examples and benchmarks.
 //!
 //! Vocabulary follows ISO/IEC 2382-37: a *probe* is compared with a *reference*, giving a
 //! *comparison score* (here a fractional Hamming *distance*: lower is more similar); pairs are
 //! *mated* (same palm) or *non-mated*; errors are *FMR*, *FNMR* and *FTA*.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
@@ -24,6 +27,9 @@ pub mod eval;
 pub mod features;
 pub mod matching;
 pub mod sensor;
+#[cfg(feature = "synth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "synth")))]
+pub mod synth;
 pub mod template;
 
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
