@@ -42,11 +42,10 @@
 //! ```
 //!
 //! # As a sensor
-//! A `SyntheticSensor` for the crate's sensor trait is a thin adapter: hold a [`Generator`],
-//! the enrolled [`Identity`] (or a seed range) and a sample counter, and answer each frame
-//! request with `generator.capture(&identity, counter)` — `visible`/`rgb` for a visible-light
-//! sensor, `nir` for a near-infrared one, 8-bit, `width_px`×`height_px`, row-major.
-//! [`Dataset`] iterates identities × samples for tests and benchmarks.
+//! [`SyntheticSensor`] implements [`PalmSensor`](crate::sensor::PalmSensor): one identity
+//! presenting their hand again and again, each frame a new sample, in visible light (gray or
+//! RGB), near infrared, or both together (multi-spectral). [`Dataset`] iterates identities ×
+//! samples for tests and benchmarks.
 //!
 //! # Known unrealistic aspects
 //! Fingers are tapered capsules (no knuckle bulges or nails), shading is a distance-based
@@ -58,7 +57,9 @@ mod identity;
 mod options;
 mod render;
 mod rng;
+mod sensor;
 
 pub use identity::{HandSide, Identity};
 pub use options::{Background, CaptureOptions};
 pub use render::{Accessories, Capture, Dataset, Generator, GroundTruth, RoiSquare};
+pub use sensor::{SYNTHETIC_NIR_WAVELENGTH_NM, SyntheticChannel, SyntheticSensor};
