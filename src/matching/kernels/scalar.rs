@@ -4,6 +4,7 @@
 use super::{Layout, ShiftSink};
 
 /// Exact `(num, den)` for every shift; see the module documentation of `kernels`.
+#[inline]
 pub(crate) fn scores<S: ShiftSink>(
     layout: &Layout,
     variants: &[u64],
