@@ -270,6 +270,16 @@ impl Matcher {
         sel
     }
 
+    /// Benchmark baseline, not API: [`Matcher::compare_words`] with the scalar reference kernel
+    /// compiled for this CPU's best vector features (the "compiler-vectorised scalar"). No length
+    /// checks beyond the kernel's assertions.
+    #[doc(hidden)]
+    pub fn compare_words_scalar_native(&self, code: &[u64], mask: &[u64]) -> ComparisonOutcome {
+        let mut sel = Selector::new(self.required_overlap);
+        kernels::run_scalar_native(&self.layout, self.variants.words(), code, mask, &mut sel);
+        self.outcome(&sel)
+    }
+
     /// The comparison for a successful selection.
     pub(crate) fn comparison_of(&self, sel: &Selector) -> Comparison {
         Comparison::from_counts(
@@ -281,9 +291,12 @@ impl Matcher {
     }
 
     fn compare_unchecked(&self, code: &[u64], mask: &[u64]) -> ComparisonOutcome {
-        let sel = self.select(code, mask);
+        self.outcome(&self.select(code, mask))
+    }
+
+    fn outcome(&self, sel: &Selector) -> ComparisonOutcome {
         if sel.found() {
-            ComparisonOutcome::Compared(self.comparison_of(&sel))
+            ComparisonOutcome::Compared(self.comparison_of(sel))
         } else {
             ComparisonOutcome::InsufficientOverlap {
                 best_overlap_cells: sel.max_overlap,
