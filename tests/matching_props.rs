@@ -182,6 +182,8 @@ proptest! {
             prop_assert_eq!(got, want, "{}", backend);
             prop_assert_eq!(m.compare_words(b.code_words(), b.mask_words()).unwrap(), want);
         }
+        // The auto-vectorised build of the scalar code (a benchmark baseline) agrees too.
+        prop_assert_eq!(scalar.compare_words_scalar_native(b.code_words(), b.mask_words()), want);
     }
 
     #[test]
