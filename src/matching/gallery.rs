@@ -17,9 +17,13 @@ use std::collections::{BinaryHeap, HashMap};
 use rayon::prelude::*;
 
 use super::aligned::{AlignedWords, LINE_WORDS, round_up_to_line};
+use super::kernels;
 use super::prepared::Selector;
 use super::{Comparison, Kind, Matcher, MatchingError};
 use crate::template::{Algorithm, Geometry, Modality, PalmTemplate, TemplateError};
+
+/// Rows ahead of the current one that [`Gallery::search`] prefetches.
+const PREFETCH_ROWS: usize = 4;
 
 /// Rows per unit of parallel work in [`Gallery::search`] (512 KiB of default-geometry rows).
 pub const SEARCH_CHUNK_ROWS: usize = 1024;
@@ -367,7 +371,15 @@ impl Gallery {
     #[inline]
     fn scan(&self, matcher: &Matcher, chunk: &[u64], first: usize, top: &mut TopK) {
         let (cw, mw) = (self.code_words, self.mask_words);
+        let ahead = PREFETCH_ROWS * self.row_words;
         for (i, row) in chunk.chunks_exact(self.row_words).enumerate() {
+            // Ask for the row PREFETCH_ROWS ahead now, so that the unshifted (memory-bound) scan
+            // does not wait on DRAM for every row.
+            if let Some(next) =
+                chunk.get(i * self.row_words + ahead..i * self.row_words + ahead + self.row_words)
+            {
+                kernels::prefetch(next);
+            }
             let sel: Selector = matcher.select(&row[..cw], &row[cw..cw + mw]);
             if sel.found() {
                 let row = first + i;
