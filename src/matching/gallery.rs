@@ -1,15 +1,6 @@
 //! A gallery of references for 1:N search.
 //!
-//! # Storage layout
-//!
-//! All references share one geometry, modality and algorithm. Reference `i` (`0 ≤ i < len`) is
-//! row `i` of one contiguous, 64-byte aligned buffer of `u64` words: `row_words =
-//! ⌈(planes + 1) · words_per_plane / 8⌉ · 8` words per row, holding the code planes one after the
-//! other, then the mask, in exactly the [`PalmTemplate`] layout, then zero words up to the next
-//! cache line. For the default geometry a row is 64 words = 512 bytes = 8 cache lines with no
-//! padding. `ids[i]` is the caller's id of row `i`; a hash map goes from id to row. Removal moves
-//! the last row into the hole (O(1)), so row order is not insertion order. A search streams the
-//! rows in order, split across threads in chunks of [`SEARCH_CHUNK_ROWS`] rows.
+//! See [`Gallery`] for the storage layout.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -50,7 +41,18 @@ pub struct GalleryEntry<'a> {
     pub row: &'a [u64],
 }
 
-/// References for 1:N search; see the [module documentation](self) for the layout.
+/// References for 1:N search, all of one geometry, modality and algorithm.
+///
+/// # Storage layout
+///
+/// All references share one geometry, modality and algorithm. Reference `i` (`0 ≤ i < len`) is
+/// row `i` of one contiguous, 64-byte aligned buffer of `u64` words: `row_words =
+/// ⌈(planes + 1) · words_per_plane / 8⌉ · 8` words per row, holding the code planes one after the
+/// other, then the mask, in exactly the [`PalmTemplate`] layout, then zero words up to the next
+/// cache line. For the default geometry a row is 64 words = 512 bytes = 8 cache lines with no
+/// padding. `ids[i]` is the caller's id of row `i`; a hash map goes from id to row. Removal moves
+/// the last row into the hole (O(1)), so row order is not insertion order. A search streams the
+/// rows in order, split across threads in chunks of [`SEARCH_CHUNK_ROWS`] rows.
 #[derive(Debug, Clone)]
 pub struct Gallery {
     kind: Kind,
