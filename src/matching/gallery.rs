@@ -8,13 +8,9 @@ use std::collections::{BinaryHeap, HashMap};
 use rayon::prelude::*;
 
 use super::aligned::{AlignedWords, LINE_WORDS, round_up_to_line};
-use super::kernels;
 use super::prepared::Selector;
 use super::{Comparison, Kind, Matcher, MatchingError};
 use crate::template::{Algorithm, Geometry, Modality, PalmTemplate, TemplateError};
-
-/// Rows ahead of the current one that [`Gallery::search`] prefetches.
-const PREFETCH_ROWS: usize = 4;
 
 /// Rows per unit of parallel work in [`Gallery::search`] (512 KiB of default-geometry rows).
 pub const SEARCH_CHUNK_ROWS: usize = 1024;
@@ -373,15 +369,7 @@ impl Gallery {
     #[inline]
     fn scan(&self, matcher: &Matcher, chunk: &[u64], first: usize, top: &mut TopK) {
         let (cw, mw) = (self.code_words, self.mask_words);
-        let ahead = PREFETCH_ROWS * self.row_words;
         for (i, row) in chunk.chunks_exact(self.row_words).enumerate() {
-            // Ask for the row PREFETCH_ROWS ahead now, so that the unshifted (memory-bound) scan
-            // does not wait on DRAM for every row.
-            if let Some(next) =
-                chunk.get(i * self.row_words + ahead..i * self.row_words + ahead + self.row_words)
-            {
-                kernels::prefetch(next);
-            }
             let sel: Selector = matcher.select(&row[..cw], &row[cw..cw + mw]);
             if sel.found() {
                 let row = first + i;
@@ -402,15 +390,9 @@ impl Gallery {
         best.into_iter()
             .map(|e| {
                 debug_assert_eq!(self.ids[e.row], e.id);
-                let sel = Selector {
-                    num: e.num,
-                    den: e.den,
-                    index: e.shift,
-                    ..Selector::new(0)
-                };
                 Candidate {
                     id: e.id,
-                    comparison: matcher.comparison_of(&sel),
+                    comparison: matcher.comparison_at(e.num, e.den, e.shift),
                 }
             })
             .collect()

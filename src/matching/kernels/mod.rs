@@ -138,23 +138,6 @@ pub(crate) fn run_scalar_native<S: ShiftSink>(
     scalar::scores(layout, variants, code, mask, sink)
 }
 
-/// Hints the CPU to bring every 64-byte line of `words` into the cache (no-op off x86-64).
-#[inline(always)]
-pub(crate) fn prefetch(words: &[u64]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in words.chunks(8) {
-        // SAFETY: SSE (the intrinsic's only feature) is part of the x86-64 baseline, and a
-        // prefetch is a hint that never faults; `line` is in bounds anyway.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr().cast(),
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = words;
-}
-
 /// Views a slice of aligned lines as plain arrays of eight words.
 pub(crate) fn lines_as_arrays(lines: &[Line]) -> &[[u64; 8]] {
     // SAFETY: `Line` is `#[repr(C, align(64))]` around exactly one `[u64; 8]` (64 bytes), so its
