@@ -368,9 +368,7 @@ impl Gallery {
     /// Compares every row of `chunk` (row `first` onwards) and offers it to `top`.
     #[inline]
     fn scan(&self, matcher: &Matcher, chunk: &[u64], first: usize, top: &mut TopK) {
-        let (cw, mw) = (self.code_words, self.mask_words);
-        for (i, row) in chunk.chunks_exact(self.row_words).enumerate() {
-            let sel: Selector = matcher.select(&row[..cw], &row[cw..cw + mw]);
+        matcher.select_rows(chunk, self.row_words, |i, sel: Selector| {
             if sel.found() {
                 let row = first + i;
                 top.offer(Entry {
@@ -381,7 +379,7 @@ impl Gallery {
                     shift: sel.index,
                 });
             }
-        }
+        });
     }
 
     fn finish(&self, matcher: &Matcher, top: TopK) -> Vec<Candidate> {

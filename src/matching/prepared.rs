@@ -312,6 +312,30 @@ impl Matcher {
         sel
     }
 
+    /// [`Matcher::select`] for every row of a gallery chunk (rows of `row_words` words: code,
+    /// mask, padding), calling `done(row_index, selection)`.
+    #[inline]
+    pub(crate) fn select_rows(
+        &self,
+        rows: &[u64],
+        row_words: usize,
+        mut done: impl FnMut(usize, Selector),
+    ) {
+        let required = self.required_overlap;
+        kernels::run_rows(
+            self.backend,
+            &self.layout,
+            self.variants.words(),
+            rows,
+            row_words,
+            || Selector::new(required),
+            |i, mut sel: Selector| {
+                sel.finish();
+                done(i, sel)
+            },
+        );
+    }
+
     /// Benchmark baseline, not API: [`Matcher::compare_words`] with the scalar reference kernel
     /// compiled for this CPU's best vector features (the "compiler-vectorised scalar"). No length
     /// checks beyond the kernel's assertions.

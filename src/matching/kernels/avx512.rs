@@ -47,6 +47,39 @@ pub(crate) unsafe fn scores<S: ShiftSink>(
     }
 }
 
+/// [`scores`] for every row of `rows` (see [`super::run_rows`]), dispatching on the geometry once.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX512_VPOPCNTDQ; `variants ≥ shifts · stride`, `rows` a
+/// whole number of rows of `row_words ≥ (planes + 1) · words` words.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+pub(crate) unsafe fn rows<S: ShiftSink>(
+    layout: &Layout,
+    variants: &[u64],
+    rows: &[u64],
+    row_words: usize,
+    new: impl Fn() -> S,
+    mut done: impl FnMut(usize, S),
+) {
+    let (cw, w) = (layout.planes * layout.words, layout.words);
+    macro_rules! each_row {
+        ($kernel:expr) => {
+            for (i, row) in rows.chunks_exact(row_words).enumerate() {
+                let mut sink = new();
+                // SAFETY: same contract as this function; `row` holds `cw` code words then `w`
+                // mask words.
+                unsafe { $kernel(layout, variants, &row[..cw], &row[cw..cw + w], &mut sink) };
+                done(i, sink);
+            }
+        };
+    }
+    match (layout.planes, layout.words) {
+        (3, 16) => each_row!(fixed::<3, 2, S>),
+        (6, 16) => each_row!(fixed::<6, 2, S>),
+        _ => each_row!(scores::<S>),
+    }
+}
+
 /// Sum of the eight lanes of `num + den · 2³²`, split into `(num, den)`.
 #[target_feature(enable = "avx512f")]
 #[inline]

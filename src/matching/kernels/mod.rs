@@ -95,6 +95,49 @@ pub(crate) fn run<S: ShiftSink>(
     }
 }
 
+/// Runs the backend's kernel over every row of `rows` (rows of `row_words` words: `code` then
+/// `mask` in the template layout, then padding), with a fresh sink from `new` per row, handed to
+/// `done(row_index, sink)` afterwards. Same results as calling [`run`] per row, with the dispatch
+/// done once instead of per row.
+#[inline]
+pub(crate) fn run_rows<S: ShiftSink>(
+    backend: Backend,
+    layout: &Layout,
+    variants: &[u64],
+    rows: &[u64],
+    row_words: usize,
+    new: impl Fn() -> S,
+    done: impl FnMut(usize, S),
+) {
+    let (cw, w) = (layout.planes * layout.words, layout.words);
+    assert!(variants.len() >= layout.shifts * layout.stride);
+    assert!(row_words >= cw + w && rows.len() % row_words == 0);
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => {
+            debug_assert!(Backend::Avx512.is_available());
+            // SAFETY: AVX-512F + VPOPCNTDQ were detected at run time before this backend value
+            // could be stored in a matcher; the row geometry was asserted above.
+            unsafe { avx512::rows(layout, variants, rows, row_words, new, done) }
+        }
+        _ => {
+            let mut done = done;
+            for (i, row) in rows.chunks_exact(row_words).enumerate() {
+                let mut sink = new();
+                run(
+                    backend,
+                    layout,
+                    variants,
+                    &row[..cw],
+                    &row[cw..cw + w],
+                    &mut sink,
+                );
+                done(i, sink);
+            }
+        }
+    }
+}
+
 /// The scalar reference compiled with every x86-64 feature this CPU has that the compiler may use
 /// to vectorise it (AVX-512 with VPOPCNTDQ, else AVX2 + POPCNT, else the baseline): the
 /// "compiler-vectorised scalar" baseline of the benchmarks. Same results as [`scalar::scores`].
