@@ -111,7 +111,7 @@ pub(crate) fn run_rows<S: ShiftSink>(
 ) {
     let (cw, w) = (layout.planes * layout.words, layout.words);
     assert!(variants.len() >= layout.shifts * layout.stride);
-    assert!(row_words >= cw + w && rows.len() % row_words == 0);
+    assert!(row_words >= cw + w && rows.len().is_multiple_of(row_words));
     match backend {
         #[cfg(target_arch = "x86_64")]
         Backend::Avx512 => {
