@@ -108,12 +108,12 @@ pub use backend::{BACKEND_ENV_VAR, Backend};
 pub use config::{MAX_SHIFT_CELLS, MatchConfig};
 pub use gallery::{Candidate, Gallery, GalleryEntry, SEARCH_CHUNK_ROWS};
 pub use kernels::words_as_bytes;
-pub use prepared::{Matcher, ShiftScore};
+pub use prepared::{MAX_PREPARED_BYTES, Matcher, ShiftScore};
 
 use std::cmp::Ordering;
 use std::fmt;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, LimitError};
 use crate::template::{Algorithm, Geometry, Modality, PalmTemplate, TemplateError};
 
 /// A shift of the probe relative to the reference, in cells: probe cell `(r, c)` is compared with
@@ -281,6 +281,10 @@ pub enum MatchingError {
     /// Invalid [`MatchConfig`], or one that cannot work with this geometry.
     #[error("{0}")]
     Config(#[from] ConfigError),
+    /// The prepared probe would exceed [`MAX_PREPARED_BYTES`] (a very large geometry with a wide
+    /// shift window).
+    #[error("{0}")]
+    Limit(#[from] LimitError),
     /// [`Gallery::add`] with an id already present.
     #[error("id {id} is already in the gallery")]
     DuplicateId {

@@ -3,8 +3,12 @@
 use super::aligned::{AlignedWords, round_up_to_line};
 use super::kernels::{self, Layout, ShiftSink};
 use super::{Backend, Comparison, ComparisonOutcome, Kind, MatchConfig, MatchingError, Shift};
-use crate::error::{ConfigError, ConfigIssue};
+use crate::error::{ConfigError, ConfigIssue, LimitError};
 use crate::template::{Algorithm, Geometry, Modality, PalmTemplate};
+
+/// Most bytes a [`Matcher`] may allocate for its shifted probe copies (64 MiB; the default
+/// geometry and window need 12.5 KiB, the largest geometry with a ±8 window would need ~640 MiB).
+pub const MAX_PREPARED_BYTES: u64 = 64 << 20;
 
 /// A probe prepared for comparison with many references.
 ///
@@ -181,6 +185,15 @@ impl Matcher {
             stride: (g.planes() + 1) * padded,
             shifts: shifts.len(),
         };
+        let bytes = (layout.shifts * layout.stride * 8) as u64;
+        if bytes > MAX_PREPARED_BYTES {
+            return Err(LimitError {
+                what: "prepared probe (shifted copies) size (bytes)",
+                value: bytes,
+                limit: MAX_PREPARED_BYTES,
+            }
+            .into());
+        }
         let mut variants = AlignedWords::zeroed(layout.shifts * layout.stride);
         let buf = variants.words_mut();
         for (s, shift) in shifts.iter().enumerate() {
@@ -565,6 +578,30 @@ mod tests {
             Matcher::new(&empty, &cfg),
             Err(MatchingError::Config(_))
         ));
+    }
+
+    #[test]
+    fn huge_prepared_probe_is_a_limit_error() {
+        let g = Geometry::new(1024, 1024, 16).unwrap();
+        let t = PalmTemplate::from_fn(
+            Modality::Crease,
+            Algorithm::new(1, 1, 0),
+            g,
+            |_, _, _| false,
+            |_, _| true,
+        );
+        let cfg = MatchConfig {
+            max_shift_rows: 8,
+            max_shift_cols: 8,
+            ..MatchConfig::default()
+        };
+        match Matcher::new(&t, &cfg) {
+            Err(MatchingError::Limit(e)) => {
+                assert_eq!(e.value, 289 * 17 * 16384 * 8);
+                assert_eq!(e.limit, MAX_PREPARED_BYTES);
+            }
+            other => panic!("expected a limit error, got {other:?}"),
+        }
     }
 
     #[test]
