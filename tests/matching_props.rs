@@ -133,6 +133,16 @@ fn config() -> impl Strategy<Value = MatchConfig> {
     })
 }
 
+/// `cfg` with the absolute minimum overlap capped at the grid's cells (asking for more is a
+/// configuration error, tested in the unit tests).
+fn fit(cfg: MatchConfig, t: &PalmTemplate) -> MatchConfig {
+    let cells = t.geometry().cells() as u32;
+    MatchConfig {
+        min_overlap_cells: cfg.min_overlap_cells.min(cells),
+        ..cfg
+    }
+}
+
 /// Templates with matching geometry: a probe and a reference.
 fn pair() -> impl Strategy<Value = (PalmTemplate, PalmTemplate)> {
     (
@@ -172,6 +182,7 @@ proptest! {
 
     #[test]
     fn every_backend_equals_the_scalar_reference((a, b) in pair(), cfg in config()) {
+        let cfg = fit(cfg, &a);
         let scalar = Matcher::with_backend(&a, &cfg, Backend::Scalar).unwrap();
         let want_scores = scalar.shift_scores(&b).unwrap();
         let want = scalar.compare(&b).unwrap();
@@ -188,6 +199,7 @@ proptest! {
 
     #[test]
     fn shifted_fast_path_equals_shift_then_compare((a, b) in pair(), cfg in config()) {
+        let cfg = fit(cfg, &a);
         let m = Matcher::new(&a, &cfg).unwrap();
         let scores = m.shift_scores(&b).unwrap();
         prop_assert_eq!(scores.len(), cfg.shift_count());
@@ -204,6 +216,7 @@ proptest! {
 
     #[test]
     fn best_shift_is_the_documented_minimum((a, b) in pair(), cfg in config()) {
+        let cfg = fit(cfg, &a);
         let m = Matcher::new(&a, &cfg).unwrap();
         let req = m.required_overlap_cells();
         let planes = a.geometry().planes() as u64;
@@ -235,6 +248,7 @@ proptest! {
 
     #[test]
     fn self_distance_is_zero_with_full_overlap((a, _b) in pair(), cfg in config()) {
+        let cfg = fit(cfg, &a);
         let m = Matcher::new(&a, &cfg).unwrap();
         let valid = a.valid_cells() as u32;
         match m.compare(&a).unwrap() {
@@ -252,6 +266,7 @@ proptest! {
 
     #[test]
     fn per_shift_counts_are_symmetric((a, b) in pair(), cfg in config()) {
+        let cfg = fit(cfg, &a);
         let ab = Matcher::new(&a, &cfg).unwrap().shift_scores(&b).unwrap();
         let ba = Matcher::new(&b, &cfg).unwrap().shift_scores(&a).unwrap();
         for s in &ab {
