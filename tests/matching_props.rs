@@ -178,7 +178,11 @@ fn pair() -> impl Strategy<Value = (PalmTemplate, PalmTemplate)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+    // 160 cases by default (fast); set PROPTEST_CASES for a longer run.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(160),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn every_backend_equals_the_scalar_reference((a, b) in pair(), cfg in config()) {
