@@ -75,21 +75,20 @@
 //! run, medians of 3–5 repetitions) or `cargo bench --bench matching` (criterion; comparisons/s as
 //! "elements"/s). Figures below: 2-vCPU AMD EPYC (Zen 4, AVX-512 VPOPCNTDQ), backend `avx512`,
 //! default geometry 32×32×3 with a 25-shift window, random templates with ~7/8 valid cells,
-//! 2026-12-04. The machine was shared with other builds (load average 4.9–5.2 on 2 vCPUs), so
-//! throughput is given **per CPU-second** (process CPU time, which excludes time the threads were
-//! descheduled but not contention for the core from its SMT sibling); wall-clock figures were up to
-//! 2× worse.
+//! 2026-12-04, six runs of the report. The machine was shared with other builds (load average
+//! 4.9–7 on 2 vCPUs), so throughput is given **per CPU-second** (process CPU time: it excludes time
+//! the threads were descheduled, but not contention from the SMT sibling), as the range over the
+//! runs; wall-clock figures were up to 2× worse. Re-measure on a quiet machine.
 //!
 //! | measurement | figure |
 //! |---|---|
-//! | 1:1, one thread, `avx512` | 5.45 M comparisons/s (5.4–7.3 across runs) |
-//! | 1:1, `avx2` / `scalar` (baseline target) / scalar auto-vectorised for AVX-512 | 2.0 / 0.31 / 0.33 M/s |
-//! | dispatched ÷ scalar reference | 17.7× (16.5× against the auto-vectorised build) |
-//! | 1:N top-10, N = 10⁴ / 10⁵ / 10⁶ | 5.6 / 5.8 / 5.8–5.9 M/s per CPU-second, 1 or 2 threads |
-//! | 1:10⁶ on 2 threads | 170 ms CPU ⇒ 85 ms if each thread had an uncontended core (348 ms wall under load) |
-//! | fraction of the 8.6 M/s/core ceiling | 63–68 % (ceiling measured on a quiet machine) |
-//! | unshifted masked scan ÷ simsimd unmasked Hamming, same 512 MB | 93 % (1 thread), 92–93 % (2 threads) |
-//! | other geometries, 1:1 `avx512` | 16×16×3: 4.2 M/s · 32×32×6: 4.2 M/s · 64×64×3: 1.2 M/s |
+//! | 1:1, one thread, `avx512` | 4.3–5.6 M comparisons/s |
+//! | 1:1 `avx2` / `scalar` / scalar code compiled for AVX-512 | 1.9–2.0 / 0.70–0.72 / 0.67–0.72 M/s |
+//! | dispatched ÷ scalar reference (same run) | 6.1–7.8× |
+//! | 1:N top-10, N = 10⁴ … 10⁶ | 3.6–5.9 M/s per CPU-second (42–68 % of the 8.6 M/s/core ceiling) |
+//! | 1:10⁶ on 2 threads | 170–271 ms CPU ⇒ 85–135 ms if each thread had its own core; best wall 183 ms |
+//! | unshifted masked scan ÷ simsimd unmasked Hamming, same 512 MB | median ≈ 88 % (range 53–102 %, 1 or 2 threads) |
+//! | other geometries, 1:1 `avx512` | 16×16×3: 3.8–4.2 M/s (`avx2` is as fast) · 32×32×6: 2.6–4.2 M/s · 64×64×3: 0.8–1.2 M/s |
 //!
 //! The kernel for the default geometry keeps the reference in eight registers for all 25 shifts;
 //! per shift it issues 2 `vpandq`, 6 `vpternlogq`, 8 `vpopcntq` and 8 adds, and two shifts share
