@@ -1,15 +1,6 @@
 //! A gallery of references for 1:N search.
 //!
-//! # Storage layout
-//!
-//! All references share one geometry, modality and algorithm. Reference `i` (`0 ≤ i < len`) is
-//! row `i` of one contiguous, 64-byte aligned buffer of `u64` words: `row_words =
-//! ⌈(planes + 1) · words_per_plane / 8⌉ · 8` words per row, holding the code planes one after the
-//! other, then the mask, in exactly the [`PalmTemplate`] layout, then zero words up to the next
-//! cache line. For the default geometry a row is 64 words = 512 bytes = 8 cache lines with no
-//! padding. `ids[i]` is the caller's id of row `i`; a hash map goes from id to row. Removal moves
-//! the last row into the hole (O(1)), so row order is not insertion order. A search streams the
-//! rows in order, split across threads in chunks of [`SEARCH_CHUNK_ROWS`] rows.
+//! See [`Gallery`] for the storage layout.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -47,6 +38,18 @@ pub struct GalleryEntry<'a> {
 }
 
 /// References for 1:N search; see the [`matching`](crate::matching) module documentation for the layout.
+/// References for 1:N search, all of one geometry, modality and algorithm.
+///
+/// # Storage layout
+///
+/// All references share one geometry, modality and algorithm. Reference `i` (`0 ≤ i < len`) is
+/// row `i` of one contiguous, 64-byte aligned buffer of `u64` words: `row_words =
+/// ⌈(planes + 1) · words_per_plane / 8⌉ · 8` words per row, holding the code planes one after the
+/// other, then the mask, in exactly the [`PalmTemplate`] layout, then zero words up to the next
+/// cache line. For the default geometry a row is 64 words = 512 bytes = 8 cache lines with no
+/// padding. `ids[i]` is the caller's id of row `i`; a hash map goes from id to row. Removal moves
+/// the last row into the hole (O(1)), so row order is not insertion order. A search streams the
+/// rows in order, split across threads in chunks of [`SEARCH_CHUNK_ROWS`] rows.
 #[derive(Debug, Clone)]
 pub struct Gallery {
     kind: Kind,
@@ -366,9 +369,7 @@ impl Gallery {
     /// Compares every row of `chunk` (row `first` onwards) and offers it to `top`.
     #[inline]
     fn scan(&self, matcher: &Matcher, chunk: &[u64], first: usize, top: &mut TopK) {
-        let (cw, mw) = (self.code_words, self.mask_words);
-        for (i, row) in chunk.chunks_exact(self.row_words).enumerate() {
-            let sel: Selector = matcher.select(&row[..cw], &row[cw..cw + mw]);
+        matcher.select_rows(chunk, self.row_words, |i, sel: Selector| {
             if sel.found() {
                 let row = first + i;
                 top.offer(Entry {
@@ -379,7 +380,7 @@ impl Gallery {
                     shift: sel.index,
                 });
             }
-        }
+        });
     }
 
     fn finish(&self, matcher: &Matcher, top: TopK) -> Vec<Candidate> {
@@ -388,15 +389,9 @@ impl Gallery {
         best.into_iter()
             .map(|e| {
                 debug_assert_eq!(self.ids[e.row], e.id);
-                let sel = Selector {
-                    num: e.num,
-                    den: e.den,
-                    index: e.shift,
-                    ..Selector::new(0)
-                };
                 Candidate {
                     id: e.id,
-                    comparison: matcher.comparison_of(&sel),
+                    comparison: matcher.comparison_at(e.num, e.den, e.shift),
                 }
             })
             .collect()

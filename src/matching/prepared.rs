@@ -3,8 +3,12 @@
 use super::aligned::{AlignedWords, round_up_to_line};
 use super::kernels::{self, Layout, ShiftSink};
 use super::{Backend, Comparison, ComparisonOutcome, Kind, MatchConfig, MatchingError, Shift};
-use crate::error::{ConfigError, ConfigIssue};
+use crate::error::{ConfigError, ConfigIssue, LimitError};
 use crate::template::{Algorithm, Geometry, Modality, PalmTemplate};
+
+/// Most bytes a [`Matcher`] may allocate for its shifted probe copies (64 MiB; the default
+/// geometry and window need 12.5 KiB, the largest geometry with a ±8 window would need ~640 MiB).
+pub const MAX_PREPARED_BYTES: u64 = 64 << 20;
 
 /// A probe prepared for comparison with many references.
 ///
@@ -34,17 +38,39 @@ pub struct ShiftScore {
     pub overlap_cells: u32,
 }
 
-/// Picks the best shift from the exact counts, in shift-index order (the canonical order), with
-/// the tie-break documented in the module: smaller fraction, then larger overlap, then earlier
-/// index. Shared by every backend, so every backend picks the same shift.
+/// Picks the best shift from the exact counts with the tie-break documented in the module:
+/// smaller fraction, then larger overlap, then smaller index (the canonical order). Shared by every
+/// backend, so every backend picks the same shift.
+///
+/// That rule is a total order, so the minimum can be taken in any grouping: even and odd shift
+/// indices go to two independent running minima (halving the dependency chain of the branch-free
+/// updates), merged by [`Selector::finish`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Selector {
     pub(crate) num: u32,
     /// 0 = nothing qualified yet (the sentinel `1/0` loses to every real fraction).
     pub(crate) den: u32,
     pub(crate) index: u32,
+    /// The odd-index lane (merged into the fields above by `finish`).
+    odd: (u32, u32, u32),
     pub(crate) max_overlap: u32,
     pub(crate) required: u32,
+}
+
+/// Whether `(n, d, i)` beats `(bn, bd, bi)` under the total order (qualification is checked by
+/// the caller). Branch-free.
+#[inline(always)]
+fn beats(n: u32, d: u32, i: u32, bn: u32, bd: u32, bi: u32) -> bool {
+    let lhs = u64::from(n) * u64::from(bd);
+    let rhs = u64::from(bn) * u64::from(d);
+    (lhs < rhs) | ((lhs == rhs) & ((d > bd) | ((d == bd) & (i < bi))))
+}
+
+/// `if take { new } else { old }` without a jump.
+#[inline(always)]
+fn pick(take: bool, new: u32, old: u32) -> u32 {
+    let keep = (take as u32).wrapping_sub(1); // all ones when not taken
+    (old & keep) | (new & !keep)
 }
 
 impl Selector {
@@ -53,11 +79,24 @@ impl Selector {
         Self {
             num: 1,
             den: 0,
-            index: 0,
+            index: u32::MAX,
+            odd: (1, 0, u32::MAX),
             max_overlap: 0,
             required,
         }
     }
+
+    /// Merges the two lanes; call once after the kernel ran.
+    #[inline(always)]
+    pub(crate) fn finish(&mut self) {
+        let (n, d, i) = self.odd;
+        let take = beats(n, d, i, self.num, self.den, self.index) & (d != 0);
+        self.num = pick(take, n, self.num);
+        self.den = pick(take, d, self.den);
+        self.index = pick(take, i, self.index);
+        self.odd = (1, 0, u32::MAX);
+    }
+
     /// Whether some shift had the required overlap.
     #[inline(always)]
     pub(crate) fn found(&self) -> bool {
@@ -68,13 +107,19 @@ impl Selector {
 impl ShiftSink for Selector {
     #[inline(always)]
     fn offer(&mut self, s: usize, num: u32, den: u32) {
-        let lhs = u64::from(num) * u64::from(self.den);
-        let rhs = u64::from(self.num) * u64::from(den);
-        let better = (lhs < rhs) | ((lhs == rhs) & (den > self.den));
-        let take = better & (den >= self.required);
-        self.num = if take { num } else { self.num };
-        self.den = if take { den } else { self.den };
-        self.index = if take { s as u32 } else { self.index };
+        // Branch-free updates: which shift wins is data-dependent and unpredictable.
+        let i = s as u32;
+        let ok = den >= self.required;
+        if s & 1 == 0 {
+            let take = ok & beats(num, den, i, self.num, self.den, self.index);
+            self.num = pick(take, num, self.num);
+            self.den = pick(take, den, self.den);
+            self.index = pick(take, i, self.index);
+        } else {
+            let (bn, bd, bi) = self.odd;
+            let take = ok & beats(num, den, i, bn, bd, bi);
+            self.odd = (pick(take, num, bn), pick(take, den, bd), pick(take, i, bi));
+        }
         self.max_overlap = self.max_overlap.max(den);
     }
 }
@@ -140,6 +185,15 @@ impl Matcher {
             stride: (g.planes() + 1) * padded,
             shifts: shifts.len(),
         };
+        let bytes = (layout.shifts * layout.stride * 8) as u64;
+        if bytes > MAX_PREPARED_BYTES {
+            return Err(LimitError {
+                what: "prepared probe (shifted copies) size (bytes)",
+                value: bytes,
+                limit: MAX_PREPARED_BYTES,
+            }
+            .into());
+        }
         let mut variants = AlignedWords::zeroed(layout.shifts * layout.stride);
         let buf = variants.words_mut();
         for (s, shift) in shifts.iter().enumerate() {
@@ -267,23 +321,62 @@ impl Matcher {
             mask,
             &mut sel,
         );
+        sel.finish();
         sel
+    }
+
+    /// [`Matcher::select`] for every row of a gallery chunk (rows of `row_words` words: code,
+    /// mask, padding), calling `done(row_index, selection)`.
+    #[inline]
+    pub(crate) fn select_rows(
+        &self,
+        rows: &[u64],
+        row_words: usize,
+        mut done: impl FnMut(usize, Selector),
+    ) {
+        let required = self.required_overlap;
+        kernels::run_rows(
+            self.backend,
+            &self.layout,
+            self.variants.words(),
+            rows,
+            row_words,
+            || Selector::new(required),
+            |i, mut sel: Selector| {
+                sel.finish();
+                done(i, sel)
+            },
+        );
+    }
+
+    /// Benchmark baseline, not API: [`Matcher::compare_words`] with the scalar reference kernel
+    /// compiled for this CPU's best vector features (the "compiler-vectorised scalar"). No length
+    /// checks beyond the kernel's assertions.
+    #[doc(hidden)]
+    pub fn compare_words_scalar_native(&self, code: &[u64], mask: &[u64]) -> ComparisonOutcome {
+        let mut sel = Selector::new(self.required_overlap);
+        kernels::run_scalar_native(&self.layout, self.variants.words(), code, mask, &mut sel);
+        sel.finish();
+        self.outcome(&sel)
     }
 
     /// The comparison for a successful selection.
     pub(crate) fn comparison_of(&self, sel: &Selector) -> Comparison {
-        Comparison::from_counts(
-            sel.num,
-            sel.den,
-            self.layout.planes,
-            self.shifts[sel.index as usize],
-        )
+        self.comparison_at(sel.num, sel.den, sel.index)
+    }
+
+    /// The comparison for `num` differing bits over `den` cells at shift index `index`.
+    pub(crate) fn comparison_at(&self, num: u32, den: u32, index: u32) -> Comparison {
+        Comparison::from_counts(num, den, self.layout.planes, self.shifts[index as usize])
     }
 
     fn compare_unchecked(&self, code: &[u64], mask: &[u64]) -> ComparisonOutcome {
-        let sel = self.select(code, mask);
+        self.outcome(&self.select(code, mask))
+    }
+
+    fn outcome(&self, sel: &Selector) -> ComparisonOutcome {
         if sel.found() {
-            ComparisonOutcome::Compared(self.comparison_of(&sel))
+            ComparisonOutcome::Compared(self.comparison_of(sel))
         } else {
             ComparisonOutcome::InsufficientOverlap {
                 best_overlap_cells: sel.max_overlap,
@@ -485,6 +578,30 @@ mod tests {
             Matcher::new(&empty, &cfg),
             Err(MatchingError::Config(_))
         ));
+    }
+
+    #[test]
+    fn huge_prepared_probe_is_a_limit_error() {
+        let g = Geometry::new(1024, 1024, 16).unwrap();
+        let t = PalmTemplate::from_fn(
+            Modality::Crease,
+            Algorithm::new(1, 1, 0),
+            g,
+            |_, _, _| false,
+            |_, _| true,
+        );
+        let cfg = MatchConfig {
+            max_shift_rows: 8,
+            max_shift_cols: 8,
+            ..MatchConfig::default()
+        };
+        match Matcher::new(&t, &cfg) {
+            Err(MatchingError::Limit(e)) => {
+                assert_eq!(e.value, 289 * 17 * 16384 * 8);
+                assert_eq!(e.limit, MAX_PREPARED_BYTES);
+            }
+            other => panic!("expected a limit error, got {other:?}"),
+        }
     }
 
     #[test]

@@ -28,6 +28,25 @@ pub(crate) unsafe fn scores<S: ShiftSink>(
     }
 }
 
+/// Four words at `p`: a plain unaligned load, or (for a plane's partial last chunk, `partial`) a
+/// masked load of the lanes selected by `k`, so that nothing past the plane is read.
+///
+/// # Safety
+/// AVX2; the lanes read (all four, or those selected by `k` when `partial`) are in bounds.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn load(p: *const u64, k: __m256i, partial: bool) -> __m256i {
+    // SAFETY: per this function's contract. (`vpmaskmovq` is markedly slower than a plain load
+    // on some CPUs, hence only for the partial chunk.)
+    unsafe {
+        if partial {
+            _mm256_maskload_epi64(p.cast(), k)
+        } else {
+            _mm256_loadu_si256(p.cast())
+        }
+    }
+}
+
 /// Per-byte popcount of `v` via the nibble table.
 #[target_feature(enable = "avx2")]
 #[inline]
@@ -89,7 +108,11 @@ unsafe fn body<S: ShiftSink>(
             // multiples of 8 words in a 64-byte aligned buffer).
             let (rm, vm) = unsafe {
                 (
-                    _mm256_maskload_epi64(mask.as_ptr().add(4 * c).cast(), k),
+                    load(
+                        mask.as_ptr().add(4 * c),
+                        k,
+                        c + 1 == chunks && tail_lanes < 4,
+                    ),
                     _mm256_load_si256(v.add(planes * padded + 4 * c).cast()),
                 )
             };
@@ -99,7 +122,11 @@ unsafe fn body<S: ShiftSink>(
                 // SAFETY: as above for plane `p` of the reference and of the variant.
                 let (r, vc) = unsafe {
                     (
-                        _mm256_maskload_epi64(code.as_ptr().add(p * words + 4 * c).cast(), k),
+                        load(
+                            code.as_ptr().add(p * words + 4 * c),
+                            k,
+                            c + 1 == chunks && tail_lanes < 4,
+                        ),
                         _mm256_load_si256(v.add(p * padded + 4 * c).cast()),
                     )
                 };

@@ -47,6 +47,39 @@ pub(crate) unsafe fn scores<S: ShiftSink>(
     }
 }
 
+/// [`scores`] for every row of `rows` (see [`super::run_rows`]), dispatching on the geometry once.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX512_VPOPCNTDQ; `variants ≥ shifts · stride`, `rows` a
+/// whole number of rows of `row_words ≥ (planes + 1) · words` words.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+pub(crate) unsafe fn rows<S: ShiftSink>(
+    layout: &Layout,
+    variants: &[u64],
+    rows: &[u64],
+    row_words: usize,
+    new: impl Fn() -> S,
+    mut done: impl FnMut(usize, S),
+) {
+    let (cw, w) = (layout.planes * layout.words, layout.words);
+    macro_rules! each_row {
+        ($kernel:expr) => {
+            for (i, row) in rows.chunks_exact(row_words).enumerate() {
+                let mut sink = new();
+                // SAFETY: same contract as this function; `row` holds `cw` code words then `w`
+                // mask words.
+                unsafe { $kernel(layout, variants, &row[..cw], &row[cw..cw + w], &mut sink) };
+                done(i, sink);
+            }
+        };
+    }
+    match (layout.planes, layout.words) {
+        (3, 16) => each_row!(fixed::<3, 2, S>),
+        (6, 16) => each_row!(fixed::<6, 2, S>),
+        _ => each_row!(scores::<S>),
+    }
+}
+
 /// Sum of the eight lanes of `num + den · 2³²`, split into `(num, den)`.
 #[target_feature(enable = "avx512f")]
 #[inline]
@@ -82,26 +115,51 @@ unsafe fn fixed<const P: usize, const C: usize, S: ShiftSink>(
         }
     }
     let stride = layout.stride;
-    for s in 0..layout.shifts {
-        let v = variants[s * stride..(s + 1) * stride].as_ptr();
-        let mut num = _mm512_setzero_si512();
-        let mut den = _mm512_setzero_si512();
-        for c in 0..C {
-            // SAFETY: the variant block has `(P + 1) · 8C` words (`stride`), 64-byte aligned
-            // (blocks start at multiples of 8 words in a 64-byte aligned buffer); mask chunk `c`
-            // and code chunks below are in bounds and aligned.
-            let vm = unsafe { _mm512_load_si512(v.add(P * 8 * C + 8 * c).cast()) };
-            let m = _mm512_and_si512(vm, rmask[c]);
-            den = _mm512_add_epi64(den, _mm512_popcnt_epi64(m));
-            for p in 0..P {
-                // SAFETY: see above.
-                let vc = unsafe { _mm512_load_si512(v.add(p * 8 * C + 8 * c).cast()) };
-                let x = _mm512_ternarylogic_epi64::<XOR_AND>(vc, rcode[p][c], m);
-                num = _mm512_add_epi64(num, _mm512_popcnt_epi64(x));
+    // Numerator and denominator of shift `s`, packed as `num + den · 2³²` per lane.
+    macro_rules! packed {
+        ($s:expr) => {{
+            let v = variants[$s * stride..($s + 1) * stride].as_ptr();
+            let mut num = _mm512_setzero_si512();
+            let mut den = _mm512_setzero_si512();
+            for c in 0..C {
+                // SAFETY: the variant block has `(P + 1) · 8C` words (`stride`), 64-byte aligned
+                // (blocks start at multiples of 8 words in a 64-byte aligned buffer); mask chunk
+                // `c` and the code chunks below are in bounds and aligned.
+                let vm = unsafe { _mm512_load_si512(v.add(P * 8 * C + 8 * c).cast()) };
+                let m = _mm512_and_si512(vm, rmask[c]);
+                den = _mm512_add_epi64(den, _mm512_popcnt_epi64(m));
+                for p in 0..P {
+                    // SAFETY: see above.
+                    let vc = unsafe { _mm512_load_si512(v.add(p * 8 * C + 8 * c).cast()) };
+                    let x = _mm512_ternarylogic_epi64::<XOR_AND>(vc, rcode[p][c], m);
+                    num = _mm512_add_epi64(num, _mm512_popcnt_epi64(x));
+                }
             }
-        }
-        let (n, d) = finish(num, den);
-        sink.offer(s, n, d);
+            _mm512_add_epi64(num, _mm512_slli_epi64::<32>(den))
+        }};
+    }
+    let mut s = 0;
+    while s + 2 <= layout.shifts {
+        let (a, b) = (packed!(s), packed!(s + 1));
+        // Interleave the two shifts' lanes and add: [a0+a1, b0+b1, a2+a3, b2+b3, …]; then halve
+        // twice, leaving a in lane 0 and b in lane 1.
+        let ab = _mm512_add_epi64(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+        let q = _mm256_add_epi64(
+            _mm512_castsi512_si256(ab),
+            _mm512_extracti64x4_epi64::<1>(ab),
+        );
+        let h = _mm_add_epi64(_mm256_castsi256_si128(q), _mm256_extracti128_si256::<1>(q));
+        let (ta, tb) = (
+            _mm_cvtsi128_si64(h) as u64,
+            _mm_extract_epi64::<1>(h) as u64,
+        );
+        sink.offer(s, ta as u32, (ta >> 32) as u32);
+        sink.offer(s + 1, tb as u32, (tb >> 32) as u32);
+        s += 2;
+    }
+    if s < layout.shifts {
+        let t = _mm512_reduce_add_epi64(packed!(s)) as u64;
+        sink.offer(s, t as u32, (t >> 32) as u32);
     }
 }
 

@@ -95,6 +95,92 @@ pub(crate) fn run<S: ShiftSink>(
     }
 }
 
+/// Runs the backend's kernel over every row of `rows` (rows of `row_words` words: `code` then
+/// `mask` in the template layout, then padding), with a fresh sink from `new` per row, handed to
+/// `done(row_index, sink)` afterwards. Same results as calling [`run`] per row, with the dispatch
+/// done once instead of per row.
+#[inline]
+pub(crate) fn run_rows<S: ShiftSink>(
+    backend: Backend,
+    layout: &Layout,
+    variants: &[u64],
+    rows: &[u64],
+    row_words: usize,
+    new: impl Fn() -> S,
+    done: impl FnMut(usize, S),
+) {
+    let (cw, w) = (layout.planes * layout.words, layout.words);
+    assert!(variants.len() >= layout.shifts * layout.stride);
+    assert!(row_words >= cw + w && rows.len().is_multiple_of(row_words));
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => {
+            debug_assert!(Backend::Avx512.is_available());
+            // SAFETY: AVX-512F + VPOPCNTDQ were detected at run time before this backend value
+            // could be stored in a matcher; the row geometry was asserted above.
+            unsafe { avx512::rows(layout, variants, rows, row_words, new, done) }
+        }
+        _ => {
+            let mut done = done;
+            for (i, row) in rows.chunks_exact(row_words).enumerate() {
+                let mut sink = new();
+                run(
+                    backend,
+                    layout,
+                    variants,
+                    &row[..cw],
+                    &row[cw..cw + w],
+                    &mut sink,
+                );
+                done(i, sink);
+            }
+        }
+    }
+}
+
+/// The scalar reference compiled with every x86-64 feature this CPU has that the compiler may use
+/// to vectorise it (AVX-512 with VPOPCNTDQ, else AVX2 + POPCNT, else the baseline): the
+/// "compiler-vectorised scalar" baseline of the benchmarks. Same results as [`scalar::scores`].
+pub(crate) fn run_scalar_native<S: ShiftSink>(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    sink: &mut S,
+) {
+    assert!(variants.len() >= layout.shifts * layout.stride);
+    assert_eq!(code.len(), layout.planes * layout.words);
+    assert_eq!(mask.len(), layout.words);
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vpopcntdq,avx2,popcnt")]
+        fn avx512<S: ShiftSink>(l: &Layout, v: &[u64], c: &[u64], m: &[u64], s: &mut S) {
+            scalar::scores(l, v, c, m, s)
+        }
+        #[target_feature(enable = "avx2,popcnt")]
+        fn avx2<S: ShiftSink>(l: &Layout, v: &[u64], c: &[u64], m: &[u64], s: &mut S) {
+            scalar::scores(l, v, c, m, s)
+        }
+        let avx512_all = Backend::Avx512.is_available()
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("popcnt");
+        if avx512_all {
+            // SAFETY: every feature enabled on `avx512` was detected at run time just above
+            // (`Avx512` = AVX-512F + VPOPCNTDQ); the lengths were asserted above.
+            unsafe { avx512(layout, variants, code, mask, sink) };
+            return;
+        }
+        if Backend::Avx2.is_available() && std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: AVX2 and POPCNT detected at run time just above; lengths asserted above.
+            unsafe { avx2(layout, variants, code, mask, sink) };
+            return;
+        }
+    }
+    scalar::scores(layout, variants, code, mask, sink)
+}
+
 /// Views a slice of aligned lines as plain arrays of eight words.
 pub(crate) fn lines_as_arrays(lines: &[Line]) -> &[[u64; 8]] {
     // SAFETY: `Line` is `#[repr(C, align(64))]` around exactly one `[u64; 8]` (64 bytes), so its

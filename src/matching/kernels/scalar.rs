@@ -4,6 +4,7 @@
 use super::{Layout, ShiftSink};
 
 /// Exact `(num, den)` for every shift; see the module documentation of `kernels`.
+#[inline]
 pub(crate) fn scores<S: ShiftSink>(
     layout: &Layout,
     variants: &[u64],
@@ -15,14 +16,22 @@ pub(crate) fn scores<S: ShiftSink>(
     for s in 0..layout.shifts {
         let v = &variants[s * layout.stride..(s + 1) * layout.stride];
         let vmask = &v[planes * padded..planes * padded + words];
+        // Word-inner loops over contiguous slices: plain code that a compiler can vectorise.
+        let den: u32 = vmask
+            .iter()
+            .zip(mask)
+            .map(|(a, b)| (a & b).count_ones())
+            .sum();
         let mut num = 0u32;
-        let mut den = 0u32;
-        for w in 0..words {
-            let m = vmask[w] & mask[w];
-            den += m.count_ones();
-            for p in 0..planes {
-                num += ((v[p * padded + w] ^ code[p * words + w]) & m).count_ones();
-            }
+        for p in 0..planes {
+            let probe = &v[p * padded..p * padded + words];
+            let reference = &code[p * words..(p + 1) * words];
+            num += probe
+                .iter()
+                .zip(reference)
+                .zip(vmask.iter().zip(mask))
+                .map(|((a, b), (ma, mb))| ((a ^ b) & ma & mb).count_ones())
+                .sum::<u32>();
         }
         sink.offer(s, num, den);
     }
