@@ -5,6 +5,8 @@
 //! The crate is organised by stage, each in its own module:
 //!
 //! - [`sensor`]: the [`PalmSensor`] trait, [`Frame`] and sensor adapters.
+//! - [`roi`]: palm ROI detection ([`RoiDetector`], [`FullHandDetector`]): finger valleys,
+//!   normalised patch, quality.
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`error`]: the error model; [`Error`] and its categories.
 //!
@@ -15,9 +17,11 @@
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 pub mod error;
+pub mod roi;
 pub mod sensor;
 pub mod template;
 
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
+pub use roi::{FullHandDetector, Roi, RoiDetector};
 pub use sensor::{Frame, FrameLayout, FrameLimits, PalmSensor, PixelFormat, Spectrum};
 pub use template::{Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError};
