@@ -25,7 +25,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut inputs: Vec<(PathBuf, Spectrum)> = Vec::new();
     if args.len() > 1 {
         for a in &args[1..] {
-            inputs.push((PathBuf::from(a), Spectrum::Visible));
+            // Files under a folder named like "nir…" are near-infrared captures.
+            let spectrum = if a.to_ascii_lowercase().contains("nir") {
+                Spectrum::NearInfrared { wavelength_nm: 850 }
+            } else {
+                Spectrum::Visible
+            };
+            inputs.push((PathBuf::from(a), spectrum));
         }
     } else {
         let root = std::env::var_os("OPENPALM_REALDEV")

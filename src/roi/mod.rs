@@ -544,6 +544,9 @@ struct Found {
     radius: f32,
 }
 
+/// A valley candidate: point (small px), bisector direction, depth from the palm centre.
+type Valley = ((f32, f32), (f32, f32), f32);
+
 #[derive(Debug, Clone, Copy)]
 struct Run {
     /// Start sample index and length, on a circle of `m` samples.
@@ -615,7 +618,7 @@ fn find_landmarks(small: &Small, hand: &Hand) -> Result<Found, RoiError> {
         if r < 2.0 {
             continue;
         }
-        for k in [1.7f32, 1.5, 1.9, 2.1, 1.35, 2.4] {
+        for k in [1.5f32, 1.7, 1.35, 1.9, 2.1, 2.4] {
             match fingers_at(small, hand, c, r, k * r) {
                 Ok(f) => return Ok(f),
                 Err(n) => best_found = best_found.max(n),
@@ -641,8 +644,23 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
         return Err(nr.saturating_sub(1).min(2));
     }
     let mid = |run: &Run| (run.start as f32 + (run.len as f32 - 1.0) / 2.0) % m as f32;
-    // Choose 4 cyclically consecutive finger-like runs with the smallest span.
-    let mut best: Option<(usize, usize)> = None; // (first run index, span samples)
+    let angle = |s: f32| s * std::f32::consts::TAU / m as f32;
+    let dir = |a: f32| (a.cos(), a.sin());
+    // The deepest background point of the gap between runs `a` and `b` (in circle order),
+    // with the gap's bisector direction and its depth (distance from the palm centre).
+    let valley = |a: &Run, b: &Run| -> Option<Valley> {
+        let gap_start = a.start + a.len;
+        let gap_len = (b.start + m - gap_start) % m;
+        let gap_mid = gap_start as f32 + (gap_len as f32 - 1.0) / 2.0;
+        let bis = dir(angle(gap_mid));
+        let seed = (c.0 + (rho - 1.0) * bis.0, c.1 + (rho - 1.0) * bis.1);
+        let v = deepest_background(small, hand, c, rho, seed, bis)?;
+        let depth = (v.0 - c.0).hypot(v.1 - c.1);
+        Some((v, bis, depth))
+    };
+    // Candidate groups: 4 cyclically consecutive finger-like runs, gaps narrower than a finger
+    // spread allows, spanning less than half the circle; smallest span first.
+    let mut cands: Vec<(usize, usize)> = Vec::new(); // (first run index, span samples)
     for i in 0..nr {
         let group: Vec<&Run> = (0..4).map(|j| &runs[(i + j) % nr]).collect();
         if !group.iter().all(|r| finger_like(r)) {
@@ -650,46 +668,50 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
         }
         let last = group[3];
         let span = (last.start + last.len + m - group[0].start) % m;
-        // Gaps between fingers must be narrower than a finger spread allows.
         let ok_gaps = (0..3).all(|j| {
-            let a = group[j];
-            let b = group[j + 1];
+            let (a, b) = (group[j], group[j + 1]);
             let gap = (b.start + m - (a.start + a.len)) % m;
             (gap as f32 * arc) < 2.5 * r
         });
-        if ok_gaps && (span as f32) < 0.5 * m as f32 && best.is_none_or(|(_, s)| span < s) {
-            best = Some((i, span));
+        if ok_gaps && (span as f32) < 0.5 * m as f32 {
+            cands.push((i, span));
         }
     }
-    let Some((i0, _)) = best else {
-        let nf = runs.iter().filter(|r| finger_like(r)).count();
-        return Err(nf.saturating_sub(1).min(2));
+    cands.sort_by_key(|&(_, span)| span);
+    // The first group whose three valleys are valid and of similar depth: the thumb–index
+    // crotch is much deeper than the valleys between the four fingers, so a group that
+    // includes the thumb fails this test.
+    let mut chosen = None;
+    let mut most = 0usize;
+    for &(i, _) in &cands {
+        let group: Vec<Run> = (0..4).map(|j| runs[(i + j) % nr]).collect();
+        let mut vs = Vec::with_capacity(3);
+        for j in 0..3 {
+            match valley(&group[j], &group[j + 1]) {
+                Some(v) if v.2 >= 0.6 * r && v.2 <= rho - 0.5 => vs.push(v),
+                _ => break,
+            }
+        }
+        most = most.max(vs.len());
+        if vs.len() < 3 {
+            continue;
+        }
+        let (lo, hi) = vs.iter().fold((f32::INFINITY, 0.0f32), |(lo, hi), v| {
+            (lo.min(v.2), hi.max(v.2))
+        });
+        if hi > 1.35 * lo {
+            most = most.min(2);
+            continue;
+        }
+        chosen = Some((i, group, vs));
+        break;
+    }
+    let Some((i0, group, vs)) = chosen else {
+        return Err(most.min(2));
     };
-    let group: Vec<Run> = (0..4).map(|j| runs[(i0 + j) % nr]).collect();
-    let angle = |s: f32| s * std::f32::consts::TAU / m as f32;
-    let dir = |a: f32| (a.cos(), a.sin());
-
-    // Valleys between consecutive fingers.
-    let mut valleys = [(0.0f32, 0.0f32); 3];
-    let mut dirs = [(0.0f32, 0.0f32); 3];
-    for j in 0..3 {
-        let (a, b) = (group[j], group[j + 1]);
-        let gap_start = a.start + a.len;
-        let gap_len = (b.start + m - gap_start) % m;
-        let gap_mid = gap_start as f32 + (gap_len as f32 - 1.0) / 2.0;
-        let ang = angle(gap_mid);
-        let bis = dir(ang);
-        let seed = (c.0 + (rho - 1.0) * bis.0, c.1 + (rho - 1.0) * bis.1);
-        let Some(v) = deepest_background(small, hand, c, rho, seed, bis) else {
-            return Err(j);
-        };
-        let depth = (v.0 - c.0).hypot(v.1 - c.1);
-        if depth < 0.6 * r || depth > rho - 0.5 {
-            return Err(j);
-        }
-        valleys[j] = v;
-        dirs[j] = bis;
-    }
+    let mut valleys = [vs[0].0, vs[1].0, vs[2].0];
+    let mut dirs = [vs[0].1, vs[1].1, vs[2].1];
+    let mean_depth = (vs[0].2 + vs[1].2 + vs[2].2) / 3.0;
 
     // Which end is the index? Three cues vote (positive = group[0] is the index):
     // the little finger is the shortest (only when both fingertips lie inside the frame),
@@ -712,6 +734,25 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
     let mut score = 0.0f32;
     if let (Some(l0), Some(l3)) = (length(&group[0]), length(&group[3])) {
         score += ((l0 - l3) / l0.max(l3).max(1.0) / 0.05).clamp(-1.5, 1.5);
+    }
+    // The little finger is the narrowest.
+    {
+        let (w0, w3) = (group[0].len as f32, group[3].len as f32);
+        score += ((w0 - w3) / w0.max(w3).max(1.0) / 0.08).clamp(-1.0, 1.0);
+    }
+    // The thumb–index crotch is deep: a much deeper valley next to one end marks the index.
+    if nr > 4 {
+        let prev = runs[(i0 + nr - 1) % nr];
+        let next = runs[(i0 + 4) % nr];
+        let deep = |v: Option<Valley>| v.is_some_and(|v| v.2 < 0.75 * mean_depth);
+        if (finger_like(&prev) || prev.len as f32 * arc < 1.2 * r) && deep(valley(&prev, &group[0]))
+        {
+            score += 1.5;
+        }
+        if (finger_like(&next) || next.len as f32 * arc < 1.2 * r) && deep(valley(&group[3], &next))
+        {
+            score -= 1.5;
+        }
     }
     if nr > 4 {
         let prev = runs[(i0 + nr - 1) % nr];
@@ -839,7 +880,7 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
         let perp = Vector2::new(-b.y, b.x);
         let v0 = Point2::new(vx, vy);
         let back = 2.0 * f + 3.0; // start this far out in the gap
-        let reach = 4.0 * f + 8.0; // and search this far in
+        let reach = 5.0 * f + 10.0; // and search this far in
         let half = (1.5 * f + 3.0).round() as i32;
         let value = |p: Point2<f32>| -> Option<f32> {
             // 2×2 mean of bilinear samples (light denoising at full resolution).
