@@ -1100,3 +1100,104 @@ fn patch_quality(patch: &GrayImage, mask: &GrayImage) -> QualityReport {
         segmentation_separability: 0.0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sensor::{FrameLayout, PixelFormat, Spectrum};
+
+    fn gray(w: u32, h: u32, f: impl Fn(u32, u32) -> u8) -> Frame {
+        Frame::from_gray8(
+            GrayImage::from_fn(w, h, |x, y| image::Luma([f(x, y)])),
+            Spectrum::Visible,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn degenerate_frames_give_typed_errors() {
+        let det = FullHandDetector::default();
+        let noise = |x: u32, y: u32| {
+            (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).to_le_bytes()[1]
+        };
+        for (name, f) in [
+            ("1×1", gray(1, 1, |_, _| 0)),
+            ("black", gray(640, 480, |_, _| 0)),
+            ("white", gray(640, 480, |_, _| 255)),
+            ("noise", gray(640, 480, noise)),
+            ("half", gray(640, 480, |x, _| if x < 320 { 0 } else { 255 })),
+            ("huge", gray(4000, 3000, |_, _| 128)),
+        ] {
+            let r = det.detect(&f);
+            assert!(r.is_err(), "{name}: {:?}", r.map(|r| r.quality));
+        }
+        let over = FrameLimits {
+            max_width: 100,
+            ..FrameLimits::default()
+        };
+        let cfg = RoiConfig {
+            limits: over,
+            ..RoiConfig::default()
+        };
+        let det = FullHandDetector::new(cfg).unwrap();
+        assert!(matches!(
+            det.detect(&gray(101, 10, |_, _| 0)),
+            Err(RoiError::Frame(FrameError::TooWide {
+                width: 101,
+                max: 100
+            }))
+        ));
+    }
+
+    #[test]
+    fn config_validation_lists_every_issue() {
+        let cfg = RoiConfig {
+            roi_size_px: 8,
+            detect_max_side_px: 10_000,
+            ..RoiConfig::default()
+        };
+        assert_eq!(FullHandDetector::new(cfg).unwrap_err().issues.len(), 2);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Never a panic, whatever the frame: random sizes, formats, strides and content
+        /// (constant, noise, random bright blobs and bars).
+        #[test]
+        fn never_panics(w in 1u32..200, h in 1u32..160, fmt in 0usize..4, pad in 0usize..3,
+                        mode in 0u8..4, seed: u64, nir: bool) {
+            let fmt = [PixelFormat::Gray8, PixelFormat::Gray16, PixelFormat::Rgb8, PixelFormat::Bgr8][fmt];
+            let bpp = fmt.bytes_per_pixel();
+            let stride = w as usize * bpp + pad;
+            let mut x = seed | 1;
+            let mut rnd = move || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x };
+            let blobs: Vec<(f32, f32, f32)> = (0..6)
+                .map(|_| ((rnd() % 200) as f32, (rnd() % 160) as f32, (rnd() % 40) as f32))
+                .collect();
+            let mut data = vec![0u8; stride * h as usize];
+            for yy in 0..h as usize {
+                for xx in 0..w as usize {
+                    let v = match mode {
+                        0 => (seed % 256) as u8,
+                        1 => rnd() as u8,
+                        2 => if blobs.iter().any(|&(bx, by, r)| (xx as f32 - bx).hypot(yy as f32 - by) < r) { 220 } else { 20 },
+                        _ => if (xx / 7 + yy / 11) % 3 == 0 { 200 } else { 30 },
+                    };
+                    for b in 0..bpp {
+                        data[yy * stride + xx * bpp + b] = v;
+                    }
+                }
+            }
+            let spectrum = if nir { Spectrum::NearInfrared { wavelength_nm: 940 } } else { Spectrum::Visible };
+            let layout = FrameLayout { stride_bytes: stride, ..FrameLayout::packed(w, h, fmt, spectrum) };
+            let frame = Frame::from_raw(layout, data).unwrap();
+            let det = FullHandDetector::default();
+            if let Ok(roi) = det.detect_unchecked(&frame) {
+                proptest::prop_assert_eq!(roi.patch.dimensions(), (128, 128));
+                proptest::prop_assert!(roi.quality.inside_fraction.is_finite());
+            }
+            let _ = det.detect(&frame);
+            let _ = det.hand_mask(&frame);
+        }
+    }
+}
