@@ -490,12 +490,13 @@ fn segment(small: &Small) -> Result<Hand, RoiError> {
     let mut t = t;
     // Active NIR illumination falls off towards the fingertips: Otsu then splits the bright
     // palm from dimmer fingers. If the darker class itself splits well into background and
-    // a dim class, grow the hand into the dim class (hysteresis), unless that leaks into the
-    // background (area more than doubles).
+    // a dim class (≥ 2 % of the frame), grow the hand into the dim class (hysteresis), unless
+    // that leaks into the background (area more than doubles).
     if channel == Channel::Gray && small.cr.is_none() {
         let lower: Vec<u8> = blurred.iter().copied().filter(|&v| v <= t).collect();
         let (t2, eta2) = seg::otsu(&lower);
-        if eta2 > 0.75 && t2 < t {
+        let dim = blurred.iter().filter(|&&v| v > t2 && v <= t).count();
+        if eta2 > 0.75 && t2 < t && dim * 50 > blurred.len() {
             let (m2, a2) = threshold_mask(t2);
             let keeps_seed = mask
                 .iter()
@@ -602,7 +603,7 @@ fn find_landmarks(small: &Small, hand: &Hand) -> Result<Found, RoiError> {
         let mut best = (0u32, 0usize);
         for (i, &d) in hand.dist.iter().enumerate() {
             let (x, y) = ((i % small.w) as f32, (i / small.w) as f32);
-            if (x - cx).hypot(y - cy) > 2.2 * r && d > best.0 {
+            if d > best.0 && (x - cx) * (x - cx) + (y - cy) * (y - cy) > 4.84 * r * r {
                 best = (d, i);
             }
         }
@@ -786,7 +787,7 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
                     continue;
                 }
                 let (dx, dy) = (x as f32 - c.0, y as f32 - c.1);
-                if dx.hypot(dy) > 2.2 * r || dx * axis.0 + dy * axis.1 > 0.5 * r {
+                if dx * dx + dy * dy > 4.84 * r * r || dx * axis.0 + dy * axis.1 > 0.5 * r {
                     continue;
                 }
                 let side = (dx * axis.1 - dy * axis.0).signum();
@@ -823,7 +824,11 @@ fn deepest_background(
     bis: (f32, f32),
 ) -> Option<(f32, f32)> {
     let (w, h) = (small.w, small.h);
-    let inside = |x: usize, y: usize| (x as f32 - c.0).hypot(y as f32 - c.1) < rho;
+    let rho2 = rho * rho;
+    let inside = |x: usize, y: usize| {
+        let (dx, dy) = (x as f32 - c.0, y as f32 - c.1);
+        dx * dx + dy * dy < rho2
+    };
     let (sx, sy) = (seed.0.round(), seed.1.round());
     if !(sx >= 0.0 && sy >= 0.0 && (sx as usize) < w && (sy as usize) < h) {
         return None;
@@ -1198,6 +1203,60 @@ mod tests {
             }
             let _ = det.detect(&frame);
             let _ = det.hand_mask(&frame);
+        }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// Stage timings on a synthetic 640×480 frame (`cargo test --release --lib stage_timings
+    /// -- --ignored --nocapture`); informative only, never asserted.
+    #[test]
+    #[ignore]
+    fn stage_timings() {
+        let img = GrayImage::from_fn(640, 480, |x, y| {
+            let (dx, dy) = (x as f32 - 320.0, y as f32 - 300.0);
+            let palm = dx.abs() < 80.0 && dy.abs() < 80.0;
+            let finger = (0..4).any(|i| {
+                let fx = -60.0 + 40.0 * i as f32;
+                (dx - fx).abs() < 13.0 && dy < 0.0 && dy > -200.0
+            });
+            image::Luma([if palm || finger { 180 } else { 25 }])
+        });
+        let frame =
+            Frame::from_gray8(img, crate::Spectrum::NearInfrared { wavelength_nm: 850 }).unwrap();
+        let n = 200;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(Small::new(&frame, 400));
+        }
+        println!("small: {:?}", t.elapsed() / n);
+        let small = Small::new(&frame, 400);
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(segment(&small).unwrap());
+        }
+        println!("segment: {:?}", t.elapsed() / n);
+        let hand = segment(&small).unwrap();
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(find_landmarks(&small, &hand).ok());
+        }
+        println!("landmarks: {:?}", t.elapsed() / n);
+        if let Ok(found) = find_landmarks(&small, &hand) {
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(refine(&frame, &small, &hand, &found));
+            }
+            println!("refine: {:?}", t.elapsed() / n);
+            let lm = refine(&frame, &small, &hand, &found);
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(extract(&frame, &small, &hand, lm, 128));
+            }
+            println!("extract: {:?}", t.elapsed() / n);
         }
     }
 }

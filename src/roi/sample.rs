@@ -86,27 +86,31 @@ impl Small {
         } else {
             Vec::new()
         };
-        let mut cnt = vec![0u32; w * h];
+        let xs: Vec<usize> = (0..fw).map(|x| x / f).collect();
         let mut grow = vec![0u8; fw];
         for y in 0..fh {
             frame.gray_row_into(y as u32, &mut grow);
-            let sy = y / f;
-            let base = sy * w;
-            for (x, &g) in grow.iter().enumerate() {
-                let i = base + x / f;
-                gsum[i] += g as u32;
-                cnt[i] += 1;
+            let base = (y / f) * w;
+            let srow = &mut gsum[base..base + w];
+            for (&g, &sx) in grow.iter().zip(&xs) {
+                srow[sx] += g as u32;
             }
             if with_cr {
-                for x in 0..fw {
-                    csum[base + x / f] += value_at(frame, Channel::Cr, x, y) as u32;
+                for (x, &sx) in xs.iter().enumerate() {
+                    csum[base + sx] += value_at(frame, Channel::Cr, x, y) as u32;
                 }
             }
         }
+        // Pixels per block (edge blocks may be partial).
+        let cnt_x = |sx: usize| (fw.min((sx + 1) * f) - sx * f) as u32;
+        let cnt_y = |sy: usize| (fh.min((sy + 1) * f) - sy * f) as u32;
         let avg = |s: &[u32]| -> Vec<u8> {
             s.iter()
-                .zip(&cnt)
-                .map(|(&s, &c)| ((s + c / 2) / c.max(1)) as u8)
+                .enumerate()
+                .map(|(i, &s)| {
+                    let c = cnt_x(i % w) * cnt_y(i / w);
+                    ((s + c / 2) / c.max(1)) as u8
+                })
                 .collect()
         };
         let gray = avg(&gsum);

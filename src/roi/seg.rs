@@ -122,39 +122,40 @@ pub(crate) fn largest_component(mask: &mut [u8], w: usize, h: usize) -> usize {
 
 /// Fills background regions not 4-connected to the image border.
 pub(crate) fn fill_holes(mask: &mut [u8], w: usize, h: usize) {
-    let mut outside = vec![false; w * h];
-    let mut stack = Vec::new();
+    // 0 = unvisited background, 1 = foreground, 2 = background reached from the border.
+    let mut state: Vec<u8> = mask.iter().map(|&m| u8::from(m != 0)).collect();
+    let mut stack: Vec<usize> = Vec::new();
+    let seed = |i: usize, state: &mut [u8], stack: &mut Vec<usize>| {
+        if state[i] == 0 {
+            state[i] = 2;
+            stack.push(i);
+        }
+    };
     for x in 0..w {
-        stack.push(x);
-        stack.push((h - 1) * w + x);
+        seed(x, &mut state, &mut stack);
+        seed((h - 1) * w + x, &mut state, &mut stack);
     }
     for y in 0..h {
-        stack.push(y * w);
-        stack.push(y * w + w - 1);
+        seed(y * w, &mut state, &mut stack);
+        seed(y * w + w - 1, &mut state, &mut stack);
     }
     while let Some(i) = stack.pop() {
-        if mask[i] != 0 || outside[i] {
-            continue;
-        }
-        outside[i] = true;
         let (x, y) = (i % w, i / w);
         if x > 0 {
-            stack.push(i - 1);
+            seed(i - 1, &mut state, &mut stack);
         }
         if x + 1 < w {
-            stack.push(i + 1);
+            seed(i + 1, &mut state, &mut stack);
         }
         if y > 0 {
-            stack.push(i - w);
+            seed(i - w, &mut state, &mut stack);
         }
         if y + 1 < h {
-            stack.push(i + w);
+            seed(i + w, &mut state, &mut stack);
         }
     }
-    for (m, &o) in mask.iter_mut().zip(&outside) {
-        if !o {
-            *m = 1;
-        }
+    for (m, &st) in mask.iter_mut().zip(&state) {
+        *m = u8::from(st != 2);
     }
 }
 
@@ -167,41 +168,51 @@ pub(crate) fn distance_ext(
     border_is_background: bool,
 ) -> Vec<u32> {
     const BIG: u32 = u32::MAX / 4;
-    let mut d: Vec<u32> = mask.iter().map(|&m| if m != 0 { BIG } else { 0 }).collect();
-    let at = |d: &[u32], x: isize, y: isize| -> u32 {
-        if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
-            if border_is_background { 0 } else { BIG }
-        } else {
-            d[y as usize * w + x as usize]
-        }
-    };
-    for y in 0..h as isize {
-        for x in 0..w as isize {
-            let i = y as usize * w + x as usize;
-            if d[i] == 0 {
-                continue;
-            }
-            let v = (at(&d, x - 1, y) + 3)
-                .min(at(&d, x, y - 1) + 3)
-                .min(at(&d, x - 1, y - 1) + 4)
-                .min(at(&d, x + 1, y - 1) + 4);
-            d[i] = d[i].min(v);
+    // A one-pixel frame around the image holds the border value, so the passes need no
+    // bounds checks.
+    let pw = w + 2;
+    let border = if border_is_background { 0 } else { BIG };
+    let mut d = vec![border; pw * (h + 2)];
+    for y in 0..h {
+        let row = &mask[y * w..(y + 1) * w];
+        let drow = &mut d[(y + 1) * pw + 1..(y + 1) * pw + 1 + w];
+        for (o, &m) in drow.iter_mut().zip(row) {
+            *o = if m != 0 { BIG } else { 0 };
         }
     }
-    for y in (0..h as isize).rev() {
-        for x in (0..w as isize).rev() {
-            let i = y as usize * w + x as usize;
-            if d[i] == 0 {
+    for y in 1..=h {
+        for x in 1..=w {
+            let i = y * pw + x;
+            let v = d[i];
+            if v == 0 {
                 continue;
             }
-            let v = (at(&d, x + 1, y) + 3)
-                .min(at(&d, x, y + 1) + 3)
-                .min(at(&d, x + 1, y + 1) + 4)
-                .min(at(&d, x - 1, y + 1) + 4);
-            d[i] = d[i].min(v);
+            let n = (d[i - 1] + 3)
+                .min(d[i - pw] + 3)
+                .min(d[i - pw - 1] + 4)
+                .min(d[i - pw + 1] + 4);
+            d[i] = v.min(n);
         }
     }
-    d
+    for y in (1..=h).rev() {
+        for x in (1..=w).rev() {
+            let i = y * pw + x;
+            let v = d[i];
+            if v == 0 {
+                continue;
+            }
+            let n = (d[i + 1] + 3)
+                .min(d[i + pw] + 3)
+                .min(d[i + pw + 1] + 4)
+                .min(d[i + pw - 1] + 4);
+            d[i] = v.min(n);
+        }
+    }
+    let mut out = Vec::with_capacity(w * h);
+    for y in 1..=h {
+        out.extend_from_slice(&d[y * pw + 1..y * pw + 1 + w]);
+    }
+    out
 }
 
 /// [`distance_ext`] with the outside of the image as background.
@@ -209,21 +220,53 @@ pub(crate) fn distance(mask: &[u8], w: usize, h: usize) -> Vec<u32> {
     distance_ext(mask, w, h, true)
 }
 
-/// Morphological opening with a disc of radius `r` px (chamfer metric): removes foreground
-/// structures thinner than `2r` (cables, pegs, thin clutter) and keeps the rest's shape.
+/// Running minimum (`erode`) or maximum (dilate) of a 0/1 mask over a window of `2r + 1`
+/// samples along rows or columns, with a sliding count (O(1) per pixel); samples outside the
+/// image are ignored.
+fn min_max_1d(src: &[u8], w: usize, h: usize, r: usize, along_rows: bool, erode: bool) -> Vec<u8> {
+    let mut out = vec![0u8; w * h];
+    let (len, lines, step, stride) = if along_rows {
+        (w, h, 1, w)
+    } else {
+        (h, w, w, 1)
+    };
+    for line in 0..lines {
+        let base = line * stride;
+        let at = |k: usize| src[base + k * step] as usize;
+        // Window [lo, hi] around i; `ones` counts set samples in it.
+        let mut ones: usize = (0..=r.min(len - 1)).map(at).sum();
+        for i in 0..len {
+            let lo = i.saturating_sub(r);
+            let hi = (i + r).min(len - 1);
+            let n = hi - lo + 1;
+            out[base + i * step] = if erode {
+                u8::from(ones == n)
+            } else {
+                u8::from(ones > 0)
+            };
+            // Slide: add i + r + 1, drop i − r.
+            if i + r + 1 < len {
+                ones += at(i + r + 1);
+            }
+            if i >= r {
+                ones -= at(i - r);
+            }
+        }
+    }
+    out
+}
+
+/// Morphological opening of a 0/1 mask with a `(2r+1)²` square: removes foreground
+/// structures thinner than `2r + 1` px (cables, pegs, thin clutter) and keeps the rest's
+/// shape. The outside of the image does not erode the mask.
 pub(crate) fn open(mask: &mut [u8], w: usize, h: usize, r: f32) {
-    if r < 0.5 {
+    let r = r.round() as usize;
+    if r == 0 {
         return;
     }
-    let r3 = (r * 3.0).round() as u32;
-    let d = distance(mask, w, h);
-    let core: Vec<u8> = d.iter().map(|&v| u8::from(v > r3)).collect();
-    // Distance from every pixel to the core: complement's distance transform.
-    let inv: Vec<u8> = core.iter().map(|&c| 1 - c).collect();
-    let dc = distance_ext(&inv, w, h, false);
-    for ((m, &c), &dv) in mask.iter_mut().zip(&core).zip(&dc) {
-        *m = u8::from(c == 1 || (*m != 0 && dv <= r3));
-    }
+    let e = min_max_1d(&min_max_1d(mask, w, h, r, true, true), w, h, r, false, true);
+    let o = min_max_1d(&min_max_1d(&e, w, h, r, true, false), w, h, r, false, false);
+    mask.copy_from_slice(&o);
 }
 
 #[cfg(test)]
