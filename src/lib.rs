@@ -9,6 +9,8 @@
 //!   normalised patch, quality.
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`error`]: the error model; [`Error`] and its categories.
+//! - `synth` (feature `synth`): synthetic palms — deterministic hands, visible and NIR
+//!   captures with ground truth, for tests, examples and benchmarks.
 //!
 //! Vocabulary follows ISO/IEC 2382-37: a *probe* is compared with a *reference*, giving a
 //! *comparison score* (here a fractional Hamming *distance*: lower is more similar); pairs are
@@ -19,6 +21,9 @@
 pub mod error;
 pub mod roi;
 pub mod sensor;
+#[cfg(feature = "synth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "synth")))]
+pub mod synth;
 pub mod template;
 
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};

@@ -1,0 +1,1068 @@
+//! Captures: pose sampling, per-pixel rendering of the visible and NIR frames, ground truth.
+
+use super::geom::{V2, dir_of, sd_capsule, sd_polygon, smin, smoothstep, v2};
+use super::identity::{HandSide, Identity, box_blur_once, box_blur3};
+use super::options::{Background, CaptureOptions};
+use super::rng::{Rng, mix64};
+use crate::error::ConfigError;
+use image::{GrayImage, RgbImage};
+
+/// Smooth-union widths (hand units): finger webs, thumb web, wrist.
+const K_FINGER: f32 = 0.035;
+const K_THUMB: f32 = 0.14;
+/// Minimum angle between neighbouring fingers (radians).
+const MIN_DIVERGENCE: f32 = 0.03;
+
+/// Makes captures of [`Identity`]s under validated [`CaptureOptions`]. Stateless apart from
+/// the options: `capture` is a pure function of (identity, sample), so a generator can be
+/// shared between threads.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    opts: CaptureOptions,
+}
+
+/// The palm ROI square derived from the valley landmarks (all in frame pixels).
+///
+/// Convention: `k1` = index–middle valley, `k2` = ring–little valley, `d = |k2 − k1|`,
+/// `u = (k2 − k1)/d`, `n` = the unit normal of `u` pointing into the palm. The square has side
+/// `d`, is centred on the midpoint of `k1k2` along `u`, and its near edge lies `0.25·d` from the
+/// `k1k2` line on the palm side. Corners are, in order: near edge at the `k1` end, near edge at
+/// the `k2` end, far edge at the `k2` end, far edge at the `k1` end.
+///
+/// [`to_frame`](Self::to_frame) maps ROI coordinates `(s, t) ∈ [0, 1]²` (s along `u`, t along
+/// `n`) to frame pixels. For a right hand seen palm-up this is a rotation+scale; for a left hand
+/// it includes a reflection, so sampling the ROI with it mirrors left palms into the
+/// right-hand convention.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoiSquare {
+    /// Corners in frame pixels `[x, y]` (order above).
+    pub corners: [[f32; 2]; 4],
+    /// Side length in pixels (= the valley distance `d`).
+    pub side_px: f32,
+    /// Affine map `[x, y] = M · [s, t, 1]` from unit ROI coordinates to frame pixels.
+    pub to_frame: [[f32; 3]; 2],
+}
+
+impl RoiSquare {
+    /// Frame position of ROI coordinate `(s, t)`, with `s, t ∈ [0, 1]` inside the square.
+    pub fn at(&self, s: f32, t: f32) -> [f32; 2] {
+        let m = &self.to_frame;
+        [
+            m[0][0] * s + m[0][1] * t + m[0][2],
+            m[1][0] * s + m[1][1] * t + m[1][2],
+        ]
+    }
+}
+
+/// What is true about a capture, for tests and benchmarks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroundTruth {
+    /// The identity's seed.
+    pub identity: u64,
+    /// The sample seed.
+    pub sample: u64,
+    /// Left or right hand.
+    pub side: HandSide,
+    /// Finger-valley landmarks in frame pixels `[x, y]`: index–middle, middle–ring,
+    /// ring–little. Each is the deepest point of its gap: the point of the hand silhouette
+    /// between the two fingers farthest towards the palm along the bisector of the two finger
+    /// axes, computed from this capture's finger pose.
+    pub valleys: [[f32; 2]; 3],
+    /// Whether all three valleys and the four ROI corners lie inside the frame.
+    pub in_frame: bool,
+    /// The palm ROI square derived from `valleys[0]` and `valleys[2]`.
+    pub roi: RoiSquare,
+    /// Palm centre (hand-space origin) in frame pixels.
+    pub palm_center: [f32; 2],
+    /// Palm width in pixels (hand units → pixels scale).
+    pub palm_width_px: f32,
+    /// In-plane rotation in degrees (0 = fingers up, positive = clockwise on screen).
+    pub rotation_deg: f32,
+    /// Finger spread factor used.
+    pub finger_spread: f32,
+    /// Defocus blur σ in pixels (0 when in focus).
+    pub defocus_sigma_px: f32,
+    /// Motion blur: the hand's displacement during the exposure in pixels `[dx, dy]`
+    /// (`[0, 0]` when still).
+    pub motion_blur_px: [f32; 2],
+    /// Whether a ring, bracelet or sleeve is present.
+    pub accessories: Accessories,
+}
+
+/// Scene accessories present in a capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Accessories {
+    /// A ring on a finger.
+    pub ring: bool,
+    /// A bracelet or watch strap at the wrist.
+    pub bracelet: bool,
+    /// A sleeve over the forearm.
+    pub sleeve: bool,
+    /// Contact-reader guide pegs in the finger gaps.
+    pub pegs: bool,
+}
+
+/// One capture: the visible and the near-infrared frame of the same hand pose, and ground truth.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    /// Visible-light frame, 8-bit luminance.
+    pub visible: GrayImage,
+    /// Visible-light frame in colour, when [`CaptureOptions::color`] is set.
+    pub rgb: Option<RgbImage>,
+    /// Near-infrared frame (850–940 nm look: bright hand on dark, veins dark and blurred).
+    pub nir: GrayImage,
+    /// Ground-truth skin coverage (255 = skin, anti-aliased at the silhouette; rings count as
+    /// hand, sleeves and bracelets do not).
+    pub mask: GrayImage,
+    /// Ground truth.
+    pub truth: GroundTruth,
+}
+
+/// A digit in its capture pose.
+#[derive(Debug, Clone, Copy)]
+struct Posed {
+    a: V2,
+    ab: V2,
+    inv_len2: f32,
+    len: f32,
+    ra: f32,
+    rb: f32,
+    /// cos/sin of (rest angle − posed angle): rotates posed points back to rest pose.
+    rc: f32,
+    rs: f32,
+    dir: V2,
+    /// Ring band along the axis (distance from the pivot), if any.
+    ring: Option<(f32, f32)>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Hit {
+    d: f32,
+    d_body: f32,
+    j: usize,
+    dj: f32,
+    tj: f32,
+}
+
+struct Scene<'a> {
+    id: &'a Identity,
+    digits: [Posed; 5],
+    arm_end: Option<f32>,
+    stretch: [f32; 4],
+    bracelet: Option<(f32, f32, [f32; 3], f32)>,
+    sleeve: Option<(f32, f32, [f32; 3], f32, f32)>,
+    pegs: Vec<(V2, f32)>,
+    /// Linear skin colour, crease visibility factor, NIR skin level.
+    skin: [f32; 3],
+    crease_k: f32,
+    nir_level: f32,
+}
+
+impl<'a> Scene<'a> {
+    #[inline]
+    fn stretch(&self, q: V2) -> V2 {
+        let [sx, sy, sh, bx] = self.stretch;
+        v2(
+            q.x * (1.0 + sx) + sh * q.y + bx * q.y * q.y,
+            q.y * (1.0 + sy),
+        )
+    }
+
+    /// Exact inverse of [`stretch`](Self::stretch) (it is triangular: y first, then x).
+    fn unstretch(&self, h: V2) -> V2 {
+        let [sx, sy, sh, bx] = self.stretch;
+        let qy = h.y / (1.0 + sy);
+        let qx = (h.x - sh * qy - bx * qy * qy) / (1.0 + sx);
+        v2(qx, qy)
+    }
+
+    #[inline]
+    fn sdf(&self, p: V2) -> Hit {
+        self.sdf_masked(p, 0x1F)
+    }
+
+    /// Signed distance with only the digits whose bit is set in `active` (bit 4 = thumb).
+    #[inline]
+    fn sdf_masked(&self, p: V2, active: u8) -> Hit {
+        let sh = &self.id.shape;
+        let mut d_body = self.id.body.sample(sh, p);
+        if let Some(end) = self.arm_end {
+            d_body = d_body.max(p.y - end);
+        }
+        // Fingers join the palm with a rounded web but not each other: a narrow gap between
+        // two fingers stays open.
+        let mut best = (f32::MAX, 0usize, 0.0f32);
+        for (i, g) in self.digits[..4].iter().enumerate() {
+            if active & (1 << i) == 0 {
+                continue;
+            }
+            let (mut di, t) = sd_capsule(p, g.a, g.ab, g.inv_len2, g.ra, g.rb);
+            if let Some((s0, s1)) = g.ring {
+                let s = t * g.len;
+                if s > s0 && s < s1 {
+                    di -= 0.012;
+                }
+            }
+            if di < best.0 {
+                best = (di, i, t);
+            }
+        }
+        let mut d = smin(d_body, best.0, K_FINGER);
+        if active & 0x10 != 0 {
+            let g = &self.digits[4];
+            let (dt, tt) = sd_capsule(p, g.a, g.ab, g.inv_len2, g.ra, g.rb);
+            d = smin(d, dt, K_THUMB);
+            if dt < best.0 {
+                best = (dt, 4, tt);
+            }
+        }
+        Hit {
+            d,
+            d_body,
+            j: best.1,
+            dj: best.0,
+            tj: best.2,
+        }
+    }
+
+    /// Deepest point of the gap between digits `i` and `i + 1` (posed hand coordinates): rays
+    /// parallel to the bisector of the two finger axes are traced from between the fingers
+    /// towards the palm; the one that reaches farthest gives the point.
+    fn valley(&self, i: usize) -> V2 {
+        let (f, g) = (&self.digits[i], &self.digits[i + 1]);
+        let bis = (f.dir + g.dir).norm();
+        let side = bis.perp();
+        let start = (f.a + g.a) * 0.5 + bis * 0.4;
+        // Distance travelled along -bis from `start + side*o` to the silhouette.
+        let march = |o: f32, from: f32| -> Option<f32> {
+            let at = |s: f32| start + side * o - bis * s;
+            let mut s = from;
+            if self.sdf(at(s)).d <= 0.0 {
+                return None;
+            }
+            while s < 0.8 {
+                let d = self.sdf(at(s)).d;
+                if d <= 0.0 {
+                    let (mut lo, mut hi) = (s - 0.002, s);
+                    for _ in 0..18 {
+                        let m = 0.5 * (lo + hi);
+                        if self.sdf(at(m)).d > 0.0 {
+                            lo = m
+                        } else {
+                            hi = m
+                        }
+                    }
+                    return Some(lo);
+                }
+                s += (d * 0.85).max(0.002);
+            }
+            None
+        };
+        let mut best = (f32::MIN, 0.0f32);
+        for k in -6..=6 {
+            let o = k as f32 * 0.005;
+            if let Some(s) = march(o, 0.0)
+                && s > best.0
+            {
+                best = (s, o);
+            }
+        }
+        let (s0, o0) = best;
+        for k in -10..=10 {
+            let o = o0 + k as f32 * 0.0005;
+            if let Some(s) = march(o, (s0 - 0.03).max(0.0))
+                && s > best.0
+            {
+                best = (s, o);
+            }
+        }
+        start + side * best.1 - bis * best.0
+    }
+}
+
+/// Linear-light skin colours (palm side) from light to dark.
+const SKIN: [[f32; 3]; 5] = [
+    [0.90, 0.75, 0.70],
+    [0.85, 0.68, 0.60],
+    [0.77, 0.59, 0.49],
+    [0.63, 0.46, 0.37],
+    [0.50, 0.36, 0.29],
+];
+
+fn skin_rgb(tone: f32) -> [f32; 3] {
+    let x = tone.clamp(0.0, 1.0) * (SKIN.len() - 1) as f32;
+    let i = (x as usize).min(SKIN.len() - 2);
+    let f = x - i as f32;
+    std::array::from_fn(|k| SKIN[i][k] + (SKIN[i + 1][k] - SKIN[i][k]) * f)
+}
+
+impl Generator {
+    /// A generator with validated options.
+    pub fn new(opts: CaptureOptions) -> Result<Generator, ConfigError> {
+        opts.validate()?;
+        Ok(Generator { opts })
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &CaptureOptions {
+        &self.opts
+    }
+
+    /// Renders capture `sample` of `id`: a pure function of `(id.seed(), sample, options)`.
+    pub fn capture(&self, id: &Identity, sample: u64) -> Capture {
+        let o = &self.opts;
+        let (w, h) = (o.width_px as usize, o.height_px as usize);
+        let mut r = Rng::stream(mix64(id.seed()) ^ sample, 0xCA97);
+        let shape = &id.shape;
+        let hh = shape.half_h;
+
+        // --- Pose.
+        let rot = r
+            .range(-o.max_rotation_deg, o.max_rotation_deg)
+            .to_radians();
+        let scale = r.range(o.palm_width_frac[0], o.palm_width_frac[1]) * w as f32;
+        let ms = o.max_stretch;
+        let stretch = [
+            r.range(-ms, ms),
+            r.range(-ms, ms),
+            0.5 * r.range(-ms, ms),
+            0.6 * r.range(-ms, ms),
+        ];
+        let spread = r.range(o.finger_spread[0], o.finger_spread[1]);
+        let thumb_delta = r.range(-0.25, 0.2);
+        let ring = if r.chance(o.ring_probability) {
+            let f = [2usize, 2, 2, 3, 1, 0][r.int(0, 5) as usize];
+            let d = &shape.fingers[f];
+            let s0 = 0.08 + d.length * r.range(0.18, 0.26);
+            Some((f, s0, s0 + r.range(0.03, 0.06)))
+        } else {
+            None
+        };
+        // Posed finger angles: the rest fan scaled by the spread, a little independent jitter,
+        // and at least MIN_DIVERGENCE between neighbours so every finger gap stays open.
+        let mut angles = [0.0f32; 5];
+        for (i, f) in shape.fingers.iter().enumerate() {
+            angles[i] = f.angle * spread + 0.012 * r.normal();
+        }
+        for i in 1..4 {
+            angles[i] = angles[i].max(angles[i - 1] + MIN_DIVERGENCE);
+        }
+        angles[4] = shape.thumb.angle + thumb_delta;
+        let digits: [Posed; 5] = std::array::from_fn(|i| {
+            let d = if i < 4 {
+                &shape.fingers[i]
+            } else {
+                &shape.thumb
+            };
+            let angle = angles[i];
+            let dir = dir_of(angle);
+            let ab = dir * d.length;
+            let delta = d.angle - angle;
+            Posed {
+                a: d.pivot,
+                ab,
+                inv_len2: 1.0 / ab.dot(ab),
+                len: d.length,
+                ra: d.r_base,
+                rb: d.r_tip,
+                rc: delta.cos(),
+                rs: delta.sin(),
+                dir,
+                ring: ring.filter(|x| x.0 == i).map(|x| (x.1, x.2)),
+            }
+        });
+        let bracelet = r.chance(o.bracelet_probability).then(|| {
+            let c = [
+                [0.08, 0.06, 0.05],
+                [0.35, 0.22, 0.12],
+                [0.6, 0.6, 0.62],
+                [0.15, 0.15, 0.3],
+            ][r.int(0, 3) as usize];
+            (
+                hh + r.range(0.12, 0.3),
+                r.range(0.06, 0.12),
+                c,
+                r.range(20.0, 90.0),
+            )
+        });
+        let sleeve = r.chance(o.sleeve_probability).then(|| {
+            let c = [
+                [0.05, 0.05, 0.07],
+                [0.12, 0.16, 0.3],
+                [0.35, 0.35, 0.35],
+                [0.45, 0.1, 0.1],
+                [0.6, 0.55, 0.45],
+            ][r.int(0, 4) as usize];
+            (
+                hh + r.range(0.12, 0.5),
+                r.range(0.0, std::f32::consts::TAU),
+                c,
+                r.range(0.3, 0.7),
+                r.range(8.0, 16.0),
+            )
+        });
+        let mut scene = Scene {
+            id,
+            digits,
+            arm_end: (!o.forearm).then_some(hh + 0.55),
+            stretch,
+            bracelet,
+            sleeve,
+            pegs: Vec::new(),
+            skin: [0.0; 3],
+            crease_k: 1.0,
+            nir_level: 0.8,
+        };
+        let valleys_h = [scene.valley(0), scene.valley(1), scene.valley(2)];
+        if o.contact_pegs {
+            for (i, v) in valleys_h.iter().enumerate() {
+                let bis = (scene.digits[i].dir + scene.digits[i + 1].dir).norm();
+                scene.pegs.push((*v + bis * 0.05, 0.045));
+            }
+        }
+
+        // --- Placement: similarity frame→q, with mirroring for left hands.
+        let left = id.side() == HandSide::Left;
+        let (c, s) = (rot.cos(), rot.sin());
+        // Out-of-plane tilt as a perspective term (focal length = frame width):
+        // q = M·u / (1 + g·u) with u = p − t, and its exact inverse u = v / (1 − g·v), v = M⁻¹q.
+        let tilt = r.range(0.0, o.max_tilt_deg).to_radians().tan() / w as f32;
+        let tilt_dir = r.range(0.0, std::f32::consts::TAU);
+        let gt = v2(tilt_dir.cos(), tilt_dir.sin()) * tilt;
+        let to_frame_q = |q: V2, t: V2| -> V2 {
+            let q = if left { v2(-q.x, q.y) } else { q };
+            let v = q.rot(c, s) * scale;
+            t + v * (1.0 / (1.0 - gt.dot(v)))
+        };
+        let centre = v2(w as f32 * 0.5, h as f32 * 0.5);
+        let anchor = v2(0.0, -0.3);
+        let mut t = centre - to_frame_q(anchor, v2(0.0, 0.0));
+        let mut valleys = [[0.0f32; 2]; 3];
+        let mut roi = RoiSquare {
+            corners: [[0.0; 2]; 4],
+            side_px: 0.0,
+            to_frame: [[0.0; 3]; 2],
+        };
+        let mut in_frame = false;
+        let mut palm_center = [0.0; 2];
+        for attempt in 0..10 {
+            let off = if attempt < 9 {
+                v2(
+                    r.range(-1.0, 1.0) * o.max_translation_frac * w as f32,
+                    r.range(-1.0, 1.0) * o.max_translation_frac * h as f32,
+                )
+            } else {
+                v2(0.0, 0.0)
+            };
+            let tt = centre - to_frame_q(anchor, v2(0.0, 0.0)) + off;
+            let vf: Vec<V2> = valleys_h
+                .iter()
+                .map(|&p| to_frame_q(scene.unstretch(p), tt))
+                .collect();
+            let pc = to_frame_q(scene.unstretch(v2(0.0, 0.0)), tt);
+            let rq = roi_from(vf[0], vf[2], pc);
+            let inside = |p: [f32; 2]| {
+                p[0] >= 2.0 && p[1] >= 2.0 && p[0] <= w as f32 - 2.0 && p[1] <= h as f32 - 2.0
+            };
+            let ok = vf.iter().all(|p| inside([p.x, p.y])) && rq.corners.iter().all(|&p| inside(p));
+            t = tt;
+            valleys = [[vf[0].x, vf[0].y], [vf[1].x, vf[1].y], [vf[2].x, vf[2].y]];
+            roi = rq;
+            in_frame = ok;
+            palm_center = [pc.x, pc.y];
+            if ok {
+                break;
+            }
+        }
+        // frame → q: q = R(-rot)(p - t)/scale, then mirror.
+        let inv_s = 1.0 / scale;
+        let mx = if left { -1.0 } else { 1.0 };
+        let a11 = c * inv_s * mx;
+        let a12 = s * inv_s * mx;
+        let a21 = -s * inv_s;
+        let a22 = c * inv_s;
+        let pix = inv_s;
+
+        // --- Photometry.
+        let g_ang = r.range(0.0, std::f32::consts::TAU);
+        let g_mag = r.range(0.0, o.max_illumination_gradient);
+        let diag = ((w * w + h * h) as f32).sqrt() * 0.5;
+        let (gvx, gvy) = (g_ang.cos() * g_mag / diag, g_ang.sin() * g_mag / diag);
+        let gn_ang = r.range(0.0, std::f32::consts::TAU);
+        let gn_mag = r.range(0.0, o.max_illumination_gradient);
+        let (gnx, gny) = (gn_ang.cos() * gn_mag / diag, gn_ang.sin() * gn_mag / diag);
+        let vig_v = r.range(0.05, 0.2);
+        let vig_n = r.range(0.35, 0.7);
+        let nir_centre = centre + v2(r.normal() * 0.05 * w as f32, r.normal() * 0.05 * h as f32);
+        let gain_v = r.range(o.gain[0], o.gain[1]);
+        let gamma_v = r.range(o.gamma[0], o.gamma[1]);
+        let gain_n = r.range(o.gain[0], o.gain[1]);
+        let gamma_n = r.range(o.gamma[0], o.gamma[1]);
+        let defocus = if r.chance(o.defocus_probability) && o.max_defocus_sigma_px > 0.0 {
+            r.range(0.3 * o.max_defocus_sigma_px, o.max_defocus_sigma_px)
+        } else {
+            0.0
+        };
+        let motion = if r.chance(o.motion_blur_probability) && o.max_motion_blur_px > 0.0 {
+            let len = r.range(0.3 * o.max_motion_blur_px, o.max_motion_blur_px);
+            let ang = r.range(0.0, std::f32::consts::TAU);
+            v2(ang.cos(), ang.sin()) * len
+        } else {
+            v2(0.0, 0.0)
+        };
+        let crease_k = r.range(0.8, 1.1);
+        let skin = skin_rgb(id.skin_tone());
+        let nir_level = r.range(0.72, 0.9);
+        let noise_seed = r.next_u64();
+        scene.skin = skin;
+        scene.crease_k = crease_k;
+        scene.nir_level = nir_level;
+
+        // Background grid (16 px cells): low-frequency texture, optional edge.
+        let cell = 16usize;
+        let (gw, gh) = (w / cell + 2, h / cell + 2);
+        let mut bg = vec![[0.0f32; 5]; gw * gh];
+        // A straight edge across the background (desk, monitor, shadow): (active, slope,
+        // offset px, brightness factor), evaluated per pixel.
+        let bg_edge: (bool, f32, f32, f32);
+        {
+            let textured = o.background == Background::TexturedDark;
+            let base = if textured {
+                r.range(0.03, 0.14)
+            } else {
+                r.range(0.01, 0.03)
+            };
+            let tint = [
+                1.0 + 0.15 * r.normal(),
+                1.0 + 0.1 * r.normal(),
+                1.0 + 0.15 * r.normal(),
+            ];
+            let nb = if textured {
+                r.range(0.015, 0.05)
+            } else {
+                r.range(0.005, 0.015)
+            };
+            let amp = if textured { base * 0.8 } else { base * 0.2 };
+            let edge = textured && r.chance(0.6);
+            let (ea, eo, ek) = (
+                r.range(-0.4, 0.4),
+                r.range(0.55, 0.95) * h as f32,
+                r.range(0.6, 2.5),
+            );
+            bg_edge = (edge, ea, eo, ek);
+            let mut n1: Vec<f32> = (0..gw * gh).map(|_| r.normal()).collect();
+            box_blur3(&mut n1, gw, gh, 1.2);
+            let sd = (n1.iter().map(|x| x * x).sum::<f32>() / n1.len() as f32)
+                .sqrt()
+                .max(1e-6);
+            // Per-capture crease visibility field: palm flexion and light direction make creases
+            // look stronger in some places and weaker in others from one capture to the next.
+            let mut n2: Vec<f32> = (0..gw * gh).map(|_| r.normal()).collect();
+            box_blur3(&mut n2, gw, gh, 2.5);
+            let sd2 = (n2.iter().map(|x| x * x).sum::<f32>() / n2.len() as f32)
+                .sqrt()
+                .max(1e-6);
+            let m_amp = r.range(0.15, 0.35);
+            for gy in 0..gh {
+                for gx in 0..gw {
+                    let v = (base + amp * n1[gy * gw + gx] / sd * 0.5).max(0.002);
+                    bg[gy * gw + gx] = [
+                        v * tint[0],
+                        v * tint[1],
+                        v * tint[2],
+                        nb * (1.0 + 0.3 * n1[gy * gw + gx] / sd),
+                        (1.0 + m_amp * n2[gy * gw + gx] / sd2).clamp(0.4, 1.6),
+                    ];
+                }
+            }
+        }
+
+        // --- Per-pixel rendering.
+        let n = w * h;
+        let mut pr = vec![0.0f32; n];
+        let mut pg = vec![0.0f32; n];
+        let mut pb = vec![0.0f32; n];
+        let mut pn = vec![0.0f32; n];
+        let mut mask = vec![0u8; n];
+        let block = 8usize;
+        let blk_r = block as f32 * 0.75 * pix * 1.6; // margin for stretch and perspective
+        let obj_margin = if scene.sleeve.is_some() || scene.bracelet.is_some() {
+            0.09
+        } else {
+            0.0
+        };
+        let to_q = |x: f32, y: f32| {
+            let (ux, uy) = (x - t.x, y - t.y);
+            let k = 1.0 / (1.0 + gt.x * ux + gt.y * uy);
+            v2((a11 * ux + a12 * uy) * k, (a21 * ux + a22 * uy) * k)
+        };
+        for by in (0..h).step_by(block) {
+            for bx in (0..w).step_by(block) {
+                let bcx = (bx as f32 + block as f32 * 0.5).min(w as f32);
+                let bcy = (by as f32 + block as f32 * 0.5).min(h as f32);
+                let hc = scene.stretch(to_q(bcx, bcy));
+                let hit_c = scene.sdf(hc);
+                let mut dmin = hit_c.d - obj_margin;
+                // Digits that can influence any pixel of this block.
+                let mut active = 0u8;
+                for (k, g) in scene.digits.iter().enumerate() {
+                    let (dk, _) = sd_capsule(hc, g.a, g.ab, g.inv_len2, g.ra, g.rb);
+                    let kk = if k == 4 { K_THUMB } else { K_FINGER };
+                    if dk - blk_r < hit_c.d_body + blk_r + kk + 0.02 {
+                        active |= 1 << k;
+                    }
+                }
+                for &(pc, pr_) in &scene.pegs {
+                    dmin = dmin.min((hc - pc).len() - pr_);
+                }
+                let empty = dmin > blk_r + 2.0 * pix;
+                for y in by..(by + block).min(h) {
+                    let fy = y as f32 + 0.5;
+                    let gyf = fy / cell as f32;
+                    let gy0 = gyf as usize;
+                    let gfy = gyf - gy0 as f32;
+                    for x in bx..(bx + block).min(w) {
+                        let fx = x as f32 + 0.5;
+                        let gxf = fx / cell as f32;
+                        let gx0 = gxf as usize;
+                        let gfx = gxf - gx0 as f32;
+                        let i = y * w + x;
+                        // Background.
+                        let b00 = bg[gy0 * gw + gx0];
+                        let b01 = bg[gy0 * gw + gx0 + 1];
+                        let b10 = bg[(gy0 + 1) * gw + gx0];
+                        let b11 = bg[(gy0 + 1) * gw + gx0 + 1];
+                        let mut col = [0.0f32; 4];
+                        for k in 0..4 {
+                            let top = b00[k] + (b01[k] - b00[k]) * gfx;
+                            let bot = b10[k] + (b11[k] - b10[k]) * gfx;
+                            col[k] = top + (bot - top) * gfy;
+                        }
+                        if bg_edge.0 {
+                            let e = fy - (bg_edge.2 + bg_edge.1 * (fx - w as f32 * 0.5));
+                            let f = 1.0 + (bg_edge.3 - 1.0) * smoothstep(-1.5, 1.5, e);
+                            for c in &mut col[..3] {
+                                *c *= f;
+                            }
+                        }
+                        if !empty {
+                            let top = b00[4] + (b01[4] - b00[4]) * gfx;
+                            let bot = b10[4] + (b11[4] - b10[4]) * gfx;
+                            let cm = top + (bot - top) * gfy;
+                            let hp = scene.stretch(to_q(fx, fy));
+                            let a_skin = shade_pixel(&scene, hp, active, pix, cm, &mut col);
+                            mask[i] = (a_skin * 255.0 + 0.5) as u8;
+                        }
+                        // Illumination.
+                        let (dx, dy) = (fx - centre.x, fy - centre.y);
+                        let r2 = (dx * dx + dy * dy) / (diag * diag);
+                        let lv = (1.0 + gvx * dx + gvy * dy) * (1.0 - vig_v * r2);
+                        let (ndx, ndy) = (fx - nir_centre.x, fy - nir_centre.y);
+                        let rn2 = (ndx * ndx + ndy * ndy) / (diag * diag);
+                        let ln = (1.0 + gnx * dx + gny * dy) * (1.0 - vig_n * rn2);
+                        pr[i] = col[0] * lv;
+                        pg[i] = col[1] * lv;
+                        pb[i] = col[2] * lv;
+                        pn[i] = col[3] * ln;
+                    }
+                }
+            }
+        }
+
+        // --- Motion blur (hand moving during the exposure), then optics: defocus (both),
+        // tissue/optics softness (NIR).
+        if motion.len() >= 1.0 {
+            for p in [&mut pr, &mut pg, &mut pb, &mut pn] {
+                motion_blur(p, w, h, motion);
+            }
+        }
+        if defocus > 0.0 {
+            for p in [&mut pr, &mut pg, &mut pb] {
+                box_blur3(p, w, h, defocus);
+            }
+        }
+        if defocus > 0.0 {
+            box_blur3(&mut pn, w, h, (defocus * defocus + 0.8 * 0.8).sqrt());
+        } else {
+            // NIR optics and tissue are always a little soft: one 3×3 box (σ ≈ 0.8 px).
+            box_blur_once(&mut pn, w, h);
+        }
+
+        // --- Sensor: gain, gamma, noise, quantisation.
+        let lut_v = Lut::new(gain_v, gamma_v, o.noise_sigma);
+        let lut_n = Lut::new(gain_n, gamma_n, o.noise_sigma * 1.2);
+        let mut vis = vec![0u8; n];
+        let mut nir = vec![0u8; n];
+        let mut rgb = if o.color {
+            vec![0u8; 3 * n]
+        } else {
+            Vec::new()
+        };
+        for i in 0..n {
+            let b1 = mix64(noise_seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let lum = 0.299 * pr[i] + 0.587 * pg[i] + 0.114 * pb[i];
+            vis[i] = lut_v.apply(lum, tri(b1));
+            nir[i] = lut_n.apply(pn[i], tri(b1 >> 32));
+            if o.color {
+                let b2 = mix64(b1);
+                // Mostly luminance noise, a little chroma noise.
+                let zl = 0.85 * tri(b1);
+                rgb[3 * i] = lut_v.apply(pr[i], zl + 0.5 * tri(b2));
+                rgb[3 * i + 1] = lut_v.apply(pg[i], zl + 0.5 * tri(b2 >> 21));
+                rgb[3 * i + 2] = lut_v.apply(pb[i], zl + 0.5 * tri(b2 >> 42));
+            }
+        }
+        let (wu, hu) = (w as u32, h as u32);
+        Capture {
+            visible: GrayImage::from_raw(wu, hu, vis).expect("buffer size matches"),
+            rgb: o
+                .color
+                .then(|| RgbImage::from_raw(wu, hu, rgb).expect("buffer size matches")),
+            nir: GrayImage::from_raw(wu, hu, nir).expect("buffer size matches"),
+            mask: GrayImage::from_raw(wu, hu, mask).expect("buffer size matches"),
+            truth: GroundTruth {
+                identity: id.seed(),
+                sample,
+                side: id.side(),
+                valleys,
+                in_frame,
+                roi,
+                palm_center,
+                palm_width_px: scale,
+                rotation_deg: rot.to_degrees(),
+                finger_spread: spread,
+                defocus_sigma_px: defocus,
+                motion_blur_px: [motion.x, motion.y],
+                accessories: Accessories {
+                    ring: ring.is_some(),
+                    bracelet: scene.bracelet.is_some(),
+                    sleeve: scene.sleeve.is_some(),
+                    pegs: o.contact_pegs,
+                },
+            },
+        }
+    }
+}
+
+/// Averages each pixel over the segment `p − d/2 … p + d/2` (nearest-pixel taps, one per
+/// pixel of length, edges clamped).
+fn motion_blur(data: &mut [f32], w: usize, h: usize, d: V2) {
+    let n = (d.len().ceil() as usize + 1).clamp(2, 65);
+    let src = data.to_vec();
+    let offs: Vec<(isize, isize)> = (0..n)
+        .map(|k| {
+            let f = k as f32 / (n - 1) as f32 - 0.5;
+            ((d.x * f).round() as isize, (d.y * f).round() as isize)
+        })
+        .collect();
+    let norm = 1.0 / n as f32;
+    for y in 0..h {
+        for x in 0..w {
+            let mut acc = 0.0;
+            for &(ox, oy) in &offs {
+                let xx = (x as isize + ox).clamp(0, w as isize - 1) as usize;
+                let yy = (y as isize + oy).clamp(0, h as isize - 1) as usize;
+                acc += src[yy * w + xx];
+            }
+            data[y * w + x] = acc * norm;
+        }
+    }
+}
+
+/// Triangular deviate with unit variance from the low 21 bits of `b`.
+#[inline]
+fn tri(b: u64) -> f32 {
+    let u1 = (b & 0x3FF) as f32;
+    let u2 = ((b >> 10) & 0x7FF) as f32 * 0.5;
+    ((u1 + u2) * (1.0 / 1024.0) - 1.0) * 2.449_489_7
+}
+
+/// Gain + gamma + signal-dependent noise, tabulated.
+struct Lut {
+    val: Vec<f32>,
+    sig: Vec<f32>,
+}
+
+const LUT_N: usize = 2048;
+const LUT_MAX: f32 = 2.0;
+
+impl Lut {
+    fn new(gain: f32, gamma: f32, noise: f32) -> Lut {
+        let mut val = Vec::with_capacity(LUT_N + 1);
+        let mut sig = Vec::with_capacity(LUT_N + 1);
+        for i in 0..=LUT_N {
+            let v = (i as f32 / LUT_N as f32 * LUT_MAX * gain).clamp(0.0, 1.0);
+            let o = 255.0 * v.powf(gamma);
+            val.push(o);
+            sig.push(noise * (0.45 + 0.55 * (o / 128.0).sqrt()));
+        }
+        Lut { val, sig }
+    }
+
+    #[inline]
+    fn apply(&self, v: f32, z: f32) -> u8 {
+        let i = ((v * (LUT_N as f32 / LUT_MAX)) as usize).min(LUT_N);
+        (self.val[i] + self.sig[i] * z + 0.5).clamp(0.0, 255.0) as u8
+    }
+}
+
+/// The unit ROI square from the two outer valleys and the palm centre (frame pixels).
+fn roi_from(k1: V2, k2: V2, palm: V2) -> RoiSquare {
+    let d = (k2 - k1).len().max(1e-3);
+    let u = (k2 - k1) * (1.0 / d);
+    let mid = (k1 + k2) * 0.5;
+    let mut nrm = u.perp();
+    if nrm.dot(palm - mid) < 0.0 {
+        nrm = -nrm;
+    }
+    let c0 = mid - u * (0.5 * d) + nrm * (0.25 * d);
+    let c1 = c0 + u * d;
+    let c2 = c1 + nrm * d;
+    let c3 = c0 + nrm * d;
+    RoiSquare {
+        corners: [[c0.x, c0.y], [c1.x, c1.y], [c2.x, c2.y], [c3.x, c3.y]],
+        side_px: d,
+        to_frame: [[u.x * d, nrm.x * d, c0.x], [u.y * d, nrm.y * d, c0.y]],
+    }
+}
+
+/// Shades one pixel at posed hand point `hp` over the background colour in `col`
+/// (`[r, g, b, nir]`, linear); returns skin coverage.
+#[inline]
+/// `cm` modulates crease visibility (per-capture field).
+fn shade_pixel(sc: &Scene<'_>, hp: V2, active: u8, pix: f32, cm: f32, col: &mut [f32; 4]) -> f32 {
+    let (skin, crease_k, nir_level) = (sc.skin, sc.crease_k, sc.nir_level);
+    // Pegs (behind the hand).
+    for &(pc, pr) in &sc.pegs {
+        let dd = (hp - pc).len() - pr;
+        let a = (0.5 - dd / pix).clamp(0.0, 1.0);
+        if a > 0.0 {
+            let rr = ((hp - pc).len() / pr).min(1.0);
+            let v = 0.55 + 0.25 * (1.0 - rr * rr);
+            let pc_ = [v * 0.95, v * 0.95, v, v * 0.8];
+            for k in 0..4 {
+                col[k] += (pc_[k] - col[k]) * a;
+            }
+        }
+    }
+    let hit = sc.sdf_masked(hp, active);
+    let mut a = (0.5 - hit.d / pix).clamp(0.0, 1.0);
+    let hh = sc.id.shape.half_h;
+    if let Some(end) = sc.arm_end {
+        a *= smoothstep(end, end - 0.3, hp.y);
+    }
+    let mut a_skin = a;
+    if a > 0.0 {
+        let g = &sc.digits[hit.j];
+        let k = if hit.j == 4 { K_THUMB } else { K_FINGER };
+        let wf = smoothstep(-k, k, hit.d_body - hit.dj);
+        // Back to the rest pose for texturing.
+        let rest_f = g.a + (hp - g.a).rot(g.rc, g.rs);
+        let rest = hp + (rest_f - hp) * wf;
+        let tx = sc.id.tex.sample(rest);
+        let c0 = tx[0] * (1.0 / 255.0);
+        // Weak creases vary more between captures than deep ones.
+        let crease = c0 * crease_k * (cm + (1.0 - cm) * c0).clamp(0.2, 1.8);
+        let vein = tx[1] * (1.0 / 255.0);
+        let red = tx[2] * (1.0 / 160.0);
+        let fine = (tx[3] - 128.0) * (1.0 / 38.0);
+        // Cylinder-like shading from depth inside the silhouette.
+        let rad = 0.2 + (g.ra + (g.rb - g.ra) * hit.tj - 0.2) * wf;
+        let di = (-hit.d / rad).clamp(0.0, 1.0);
+        let z = (1.0 - (1.0 - di) * (1.0 - di)).sqrt();
+        let sv = 0.42 + 0.58 * z;
+        // Fine texture, and low-frequency relief: thenar/hypothenar bulges are redder and
+        // brighter, the palm hollow darker.
+        let alb = (1.0 + 0.015 * fine) * (0.97 + 0.07 * red.min(1.2));
+        let mut c = [
+            skin[0] * (1.0 + 0.05 * red) * alb * sv * (1.0 - 0.40 * crease) * (1.0 - 0.03 * vein),
+            skin[1] * (1.0 - 0.08 * red) * alb * sv * (1.0 - 0.50 * crease) * (1.0 - 0.02 * vein),
+            skin[2] * (1.0 - 0.07 * red) * alb * sv * (1.0 - 0.50 * crease) * (1.0 + 0.01 * vein),
+            nir_level
+                * (0.3 + 0.7 * z)
+                * (1.0 - 0.2 * vein - 0.08 * crease)
+                * (1.0 + 0.015 * fine)
+                * (1.0 - 0.22 * wf)
+                * (0.45 + 0.55 * smoothstep(hh + 1.5, hh + 0.3, hp.y)),
+        ];
+        if let Some((s0, s1)) = g.ring {
+            let s = hit.tj * g.len;
+            if s > s0 && s < s1 && wf > 0.5 {
+                let zz = z * z * z;
+                let m = 0.25 + 0.6 * zz + 0.6 * smoothstep(0.85, 1.0, z);
+                c = [0.85 * m, 0.7 * m, 0.4 * m, 0.8 * m];
+                a_skin *= 0.0;
+            }
+        }
+        for k in 0..4 {
+            col[k] += (c[k] - col[k]) * a;
+        }
+    }
+    // Bracelet and sleeve (over the hand and slightly wider than the arm).
+    if let Some((y0, bw, bc, freq)) = sc.bracelet
+        && hp.y > y0
+        && hp.y < y0 + bw
+    {
+        let d = sd_polygon(&sc.id.shape.arm, hp) - 0.03;
+        let ab = (0.5 - d / pix).clamp(0.0, 1.0);
+        if ab > 0.0 {
+            let m = 0.6 + 0.4 * (hp.x * freq).cos().abs();
+            let c = [bc[0] * m, bc[1] * m, bc[2] * m, 0.35 * m];
+            for k in 0..4 {
+                col[k] += (c[k] - col[k]) * ab;
+            }
+            a_skin *= 1.0 - ab;
+        }
+    }
+    if let Some((y0, ph, cc, nirv, fr)) = sc.sleeve {
+        let ys = y0 + 0.025 * (hp.x * fr + ph).sin();
+        let de = (ys - hp.y) / pix; // > 0 above the sleeve edge
+        if de < 1.0 {
+            let d = sd_polygon(&sc.id.shape.arm, hp) - 0.08;
+            let asl = (0.5 - d / pix).clamp(0.0, 1.0)
+                * (0.5 - de)
+                    .clamp(0.0, 1.0)
+                    .max(if de < -0.5 { 1.0 } else { 0.0 });
+            if asl > 0.0 {
+                let fold = 0.7 + 0.3 * (hp.x * 13.0 + hp.y * 4.0 + ph).sin();
+                let c = [cc[0] * fold, cc[1] * fold, cc[2] * fold, nirv * fold];
+                for k in 0..4 {
+                    col[k] += (c[k] - col[k]) * asl;
+                }
+                a_skin *= 1.0 - asl;
+            }
+        }
+    }
+    a_skin
+}
+
+/// Captures over identities × samples, for tests and benchmarks. Each identity is rendered
+/// once and reused for its samples.
+#[derive(Debug)]
+pub struct Dataset<'g> {
+    generator: &'g Generator,
+    identities: std::ops::Range<u64>,
+    samples: u64,
+    current: Option<Identity>,
+    next_sample: u64,
+}
+
+impl<'g> Dataset<'g> {
+    /// Every sample `0..samples_per_identity` of every identity seed in `identities`, identity
+    /// by identity.
+    pub fn new(
+        generator: &'g Generator,
+        identities: std::ops::Range<u64>,
+        samples_per_identity: u64,
+    ) -> Dataset<'g> {
+        Dataset {
+            generator,
+            identities,
+            samples: samples_per_identity,
+            current: None,
+            next_sample: 0,
+        }
+    }
+}
+
+impl Iterator for Dataset<'_> {
+    type Item = Capture;
+
+    fn next(&mut self) -> Option<Capture> {
+        if self.samples == 0 {
+            return None;
+        }
+        if self.current.is_none() || self.next_sample >= self.samples {
+            let seed = self.identities.next()?;
+            self.current = Some(Identity::from_seed(seed));
+            self.next_sample = 0;
+        }
+        let id = self.current.as_ref().expect("set above");
+        let c = self.generator.capture(id, self.next_sample);
+        self.next_sample += 1;
+        Some(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roi_follows_the_convention() {
+        // Right hand, fingers up: k1 left, k2 right, palm below.
+        let r = roi_from(v2(100.0, 100.0), v2(200.0, 100.0), v2(150.0, 250.0));
+        assert_eq!(r.side_px, 100.0);
+        assert_eq!(
+            r.corners,
+            [
+                [100.0, 125.0],
+                [200.0, 125.0],
+                [200.0, 225.0],
+                [100.0, 225.0]
+            ]
+        );
+        assert_eq!(r.at(0.5, 0.5), [150.0, 175.0]);
+        // Palm above the valley line: the square flips to that side.
+        let r = roi_from(v2(100.0, 100.0), v2(200.0, 100.0), v2(150.0, -50.0));
+        assert_eq!(r.corners[2], [200.0, -25.0]);
+    }
+
+    #[test]
+    fn unstretch_inverts_stretch() {
+        let id = Identity::from_seed(3);
+        let sc = Scene {
+            id: &id,
+            digits: [Posed {
+                a: v2(0.0, 0.0),
+                ab: v2(0.0, -1.0),
+                inv_len2: 1.0,
+                len: 1.0,
+                ra: 0.1,
+                rb: 0.1,
+                rc: 1.0,
+                rs: 0.0,
+                dir: v2(0.0, -1.0),
+                ring: None,
+            }; 5],
+            arm_end: None,
+            stretch: [0.05, -0.04, 0.02, -0.03],
+            bracelet: None,
+            sleeve: None,
+            pegs: Vec::new(),
+            skin: [0.0; 3],
+            crease_k: 1.0,
+            nir_level: 0.8,
+        };
+        for q in [v2(0.3, -0.7), v2(-0.5, 0.4), v2(0.0, 0.0)] {
+            assert!((sc.unstretch(sc.stretch(q)) - q).len() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn motion_blur_spreads_an_impulse_along_the_motion() {
+        let (w, h) = (21, 21);
+        let mut d = vec![0.0f32; w * h];
+        d[10 * w + 10] = 1.0;
+        motion_blur(&mut d, w, h, v2(4.0, 0.0));
+        for x in 8..=12 {
+            assert!(
+                (d[10 * w + x] - 0.2).abs() < 1e-6,
+                "x {x}: {}",
+                d[10 * w + x]
+            );
+        }
+        assert!((d.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        assert_eq!(d[9 * w + 10], 0.0);
+    }
+
+    #[test]
+    fn lut_applies_gain_and_gamma() {
+        let l = Lut::new(1.0, 1.0, 0.0);
+        assert_eq!(l.apply(0.0, 0.0), 0);
+        assert_eq!(l.apply(0.5, 0.0), 128);
+        assert_eq!(l.apply(1.7, 0.0), 255);
+        let l = Lut::new(1.0, 2.0, 0.0);
+        assert_eq!(l.apply(0.5, 0.0), 64);
+    }
+}
