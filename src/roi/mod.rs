@@ -714,6 +714,54 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
     let mut dirs = [vs[0].1, vs[1].1, vs[2].1];
     let mean_depth = (vs[0].2 + vs[1].2 + vs[2].2) / 3.0;
 
+    // Finger axes: from each finger's crossing of this circle to its crossing of a wider one.
+    // The valley is the deepest point along the bisector of the two adjacent finger axes (the
+    // definition `synth` uses); the gap's radial direction is only a first guess.
+    {
+        let rho2 = rho + 0.4 * r;
+        let m2 = ((std::f32::consts::TAU * rho2).round() as usize).clamp(64, 2048);
+        let runs2 = circle_runs(small, hand, c, rho2, m2);
+        let point = |run: &Run, rr: f32, mm: usize| {
+            let a = (run.start as f32 + (run.len as f32 - 1.0) / 2.0) * std::f32::consts::TAU
+                / mm as f32;
+            (c.0 + rr * a.cos(), c.1 + rr * a.sin())
+        };
+        let axes: Vec<Option<(f32, f32)>> = group
+            .iter()
+            .map(|g| {
+                let p1 = point(g, rho, m);
+                let (best, dist) = runs2
+                    .iter()
+                    .map(|g2| {
+                        let p2 = point(g2, rho2, m2);
+                        (p2, (p2.0 - p1.0).hypot(p2.1 - p1.1))
+                    })
+                    .min_by(|a, b| a.1.total_cmp(&b.1))?;
+                let len = dist.max(1e-3);
+                (dist < 0.8 * r).then(|| ((best.0 - p1.0) / len, (best.1 - p1.1) / len))
+            })
+            .collect();
+        for j in 0..3 {
+            if let (Some(a), Some(b)) = (axes[j], axes[j + 1]) {
+                let sum = (a.0 + b.0, a.1 + b.1);
+                let n = sum.0.hypot(sum.1);
+                if n < 1e-3 {
+                    continue;
+                }
+                let bis = (sum.0 / n, sum.1 / n);
+                // Only trust it when it roughly agrees with the gap's direction.
+                if bis.0 * dirs[j].0 + bis.1 * dirs[j].1 < 0.8 {
+                    continue;
+                }
+                let seed = (c.0 + (rho - 1.0) * dirs[j].0, c.1 + (rho - 1.0) * dirs[j].1);
+                if let Some(v) = deepest_background(small, hand, c, rho, seed, bis) {
+                    valleys[j] = v;
+                    dirs[j] = bis;
+                }
+            }
+        }
+    }
+
     // Which end is the index? Three cues vote (positive = group[0] is the index):
     // the little finger is the shortest (only when both fingertips lie inside the frame),
     // the thumb is the nearest other finger-like run, and the thumb side (thenar) of the
