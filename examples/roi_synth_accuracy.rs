@@ -62,7 +62,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let sh = |p: [f32; 2]| (p[0] - 0.5, p[1] - 0.5);
                 for (v, t) in roi.landmarks.valleys().iter().zip(cap.truth.valleys) {
                     let t = sh(t);
-                    lm_err.push((v.x - t.0).hypot(v.y - t.1));
+                    let e = (v.x - t.0).hypot(v.y - t.1);
+                    if e > 6.0 && std::env::var_os("VERBOSE").is_some() {
+                        let tr = &cap.truth;
+                        println!(
+                            "  id {} sample {}: error {e:.1} px, defocus {:.1}, motion {:?}, spread {:.2}, {:?}",
+                            tr.identity,
+                            tr.sample,
+                            tr.defocus_sigma_px,
+                            tr.motion_blur_px,
+                            tr.finger_spread,
+                            tr.accessories
+                        );
+                        frame.to_gray8().save(format!(
+                            "target/roi_synth/bad_{}_{}.png",
+                            tr.identity, tr.sample
+                        ))?;
+                        println!("    truth {:?}", tr.valleys);
+                    }
+                    lm_err.push(e);
                 }
                 let mut ce = 0.0f32;
                 for (c, t) in roi.corners.iter().zip(cap.truth.roi.corners) {

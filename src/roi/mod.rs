@@ -718,27 +718,63 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
     // The valley is the deepest point along the bisector of the two adjacent finger axes (the
     // definition `synth` uses); the gap's radial direction is only a first guess.
     {
-        let rho2 = rho + 0.4 * r;
-        let m2 = ((std::f32::consts::TAU * rho2).round() as usize).clamp(64, 2048);
-        let runs2 = circle_runs(small, hand, c, rho2, m2);
+        // Chord midpoints of each finger on circles 0 … 0.8 R beyond this one, tracked from
+        // circle to circle; the axis is their least-squares direction.
         let point = |run: &Run, rr: f32, mm: usize| {
             let a = (run.start as f32 + (run.len as f32 - 1.0) / 2.0) * std::f32::consts::TAU
                 / mm as f32;
             (c.0 + rr * a.cos(), c.1 + rr * a.sin())
         };
-        let axes: Vec<Option<(f32, f32)>> = group
-            .iter()
-            .map(|g| {
-                let p1 = point(g, rho, m);
-                let (best, dist) = runs2
+        let mut tracks: Vec<Vec<(f32, f32)>> =
+            group.iter().map(|g| vec![point(g, rho, m)]).collect();
+        for step in 1..=4 {
+            let rr = rho + 0.2 * r * step as f32;
+            let mm = ((std::f32::consts::TAU * rr).round() as usize).clamp(64, 2048);
+            let rs = circle_runs(small, hand, c, rr, mm);
+            for t in tracks.iter_mut() {
+                let last = *t.last().expect("non-empty");
+                let near = rs
                     .iter()
-                    .map(|g2| {
-                        let p2 = point(g2, rho2, m2);
-                        (p2, (p2.0 - p1.0).hypot(p2.1 - p1.1))
+                    .filter(|g| {
+                        finger_like(g)
+                            || (g.len as f32 * std::f32::consts::TAU * rr / mm as f32) < 0.95 * r
                     })
-                    .min_by(|a, b| a.1.total_cmp(&b.1))?;
-                let len = dist.max(1e-3);
-                (dist < 0.8 * r).then(|| ((best.0 - p1.0) / len, (best.1 - p1.1) / len))
+                    .map(|g| point(g, rr, mm))
+                    .map(|p| (p, (p.0 - last.0).hypot(p.1 - last.1)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1));
+                if let Some((p, d)) = near
+                    && d < 0.5 * r
+                    && t.len() == step
+                {
+                    t.push(p);
+                }
+            }
+        }
+        let axes: Vec<Option<(f32, f32)>> = tracks
+            .iter()
+            .map(|t| {
+                if t.len() < 2 {
+                    return None;
+                }
+                // Principal direction of the points, oriented from first to last.
+                let n = t.len() as f32;
+                let (mx, my) = t
+                    .iter()
+                    .fold((0.0, 0.0), |acc, p| (acc.0 + p.0 / n, acc.1 + p.1 / n));
+                let (mut sxx, mut sxy, mut syy) = (0.0f32, 0.0f32, 0.0f32);
+                for p in t {
+                    let (dx, dy) = (p.0 - mx, p.1 - my);
+                    sxx += dx * dx;
+                    sxy += dx * dy;
+                    syy += dy * dy;
+                }
+                let ang = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+                let mut d = (ang.cos(), ang.sin());
+                let (f, l) = (t[0], t[t.len() - 1]);
+                if d.0 * (l.0 - f.0) + d.1 * (l.1 - f.1) < 0.0 {
+                    d = (-d.0, -d.1);
+                }
+                Some(d)
             })
             .collect();
         for j in 0..3 {
