@@ -91,6 +91,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let right = matches!(cap.truth.side, HandSide::Right);
                 if roi.transform.mirrored == right {
                     wrong_side += 1;
+                    if std::env::var_os("VERBOSE").is_some() {
+                        let tr = &cap.truth;
+                        println!(
+                            "  wrong side: id {} sample {} rot {:.0} spread {:.2} {:?}",
+                            tr.identity,
+                            tr.sample,
+                            tr.rotation_deg,
+                            tr.finger_spread,
+                            tr.accessories
+                        );
+                        frame.to_gray8().save(format!(
+                            "target/roi_synth/side_{}_{}.png",
+                            tr.identity, tr.sample
+                        ))?;
+                    }
                 }
             }
             Err(e) => fails.push((cap.truth.identity, cap.truth.sample, e.to_string())),

@@ -167,9 +167,9 @@ pub struct QualityPolicy {
     pub max_outside_frame_fraction: f32,
     /// Minimum [`QualityReport::focus`]. Default 0.0 (off).
     pub min_focus: f32,
-    /// Allowed mean gray of the patch. Default 15..=245.
+    /// Allowed mean gray of the patch. Default 10..=250.
     pub mean_gray_range: (f32, f32),
-    /// Maximum clipped fraction. Default 0.25.
+    /// Maximum clipped fraction (pixels ≤ 3 or ≥ 252). Default 0.3.
     pub max_clipped_fraction: f32,
 }
 
@@ -180,8 +180,8 @@ impl Default for QualityPolicy {
             min_inside_fraction: 0.85,
             max_outside_frame_fraction: 0.05,
             min_focus: 0.0,
-            mean_gray_range: (15.0, 245.0),
-            max_clipped_fraction: 0.25,
+            mean_gray_range: (10.0, 250.0),
+            max_clipped_fraction: 0.3,
         }
     }
 }
