@@ -1312,6 +1312,26 @@ mod timing {
         let frame =
             Frame::from_gray8(img, crate::Spectrum::NearInfrared { wavelength_nm: 850 }).unwrap();
         let n = 200;
+        // CPU time of this thread (ns) from Linux schedstat: independent of machine load.
+        let cpu_ns = || -> Option<u64> {
+            std::fs::read_to_string("/proc/thread-self/schedstat")
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        };
+        let det = FullHandDetector::default();
+        if let Some(c0) = cpu_ns() {
+            for _ in 0..n {
+                std::hint::black_box(det.detect(&frame).ok());
+            }
+            let c1 = cpu_ns().unwrap_or(c0);
+            println!(
+                "detect: {:.3} ms CPU per frame",
+                (c1 - c0) as f64 / n as f64 / 1e6
+            );
+        }
         let t = std::time::Instant::now();
         for _ in 0..n {
             std::hint::black_box(Small::new(&frame, 400));
