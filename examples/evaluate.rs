@@ -226,7 +226,7 @@ fn acquisition(input: InputKind, modality: ModalityArg) -> Result<Box<dyn Acquir
     };
     match input {
         InputKind::Roi => Ok(Box::new(RoiFiles::new(spectrum))),
-        InputKind::Frame => Err("--input frame: not yet available: needs ROI detection (not in              openpalm yet). For folders of already-cropped palm ROIs use --input roi."
+        InputKind::Frame => Err("--input frame: not yet available: needs ROI detection (not in openpalm yet). For folders of already-cropped palm ROIs use --input roi."
             .into()),
     }
 }
@@ -234,7 +234,7 @@ fn acquisition(input: InputKind, modality: ModalityArg) -> Result<Box<dyn Acquir
 /// Runs the image-folder experiment; returns the comparisons' report lines.
 fn run_images(args: &Args, dir: &Path, input: InputKind) -> Result<(), String> {
     if args.modality == ModalityArg::Fused {
-        return Err("--modality fused: not yet available: needs paired VIS/NIR acquisition and              score fusion (not in openpalm yet); use crease or vein"
+        return Err("--modality fused: not yet available: needs paired VIS/NIR acquisition and score fusion (not in openpalm yet); use crease or vein"
             .into());
     }
     let acquire = acquisition(input, args.modality)?;
@@ -309,7 +309,7 @@ fn run_images(args: &Args, dir: &Path, input: InputKind) -> Result<(), String> {
     let result = experiment::run_comparisons(&entries, &config, plan, &progress)
         .map_err(|e| e.to_string())?;
     let setup = format!(
-        "acquisition: {}; extractor: {name} ({algorithm}); matcher: shifts ±{} rows × ±{} cols          (cells), min overlap {} of the cells; non-mated: {plan:?}",
+        "acquisition: {}; extractor: {name} ({algorithm}); matcher: shifts ±{} rows × ±{} cols (cells), min overlap {} of the cells; non-mated: {plan:?}",
         acquire.describe(),
         config.max_shift_rows,
         config.max_shift_cols,

@@ -130,7 +130,10 @@ fn roi_folder_end_to_end() {
         assert!(std::fs::metadata(p).unwrap().len() > 0, "{}", p.display());
     }
     let fta = std::fs::read_to_string(out.join("fta.csv")).unwrap();
-    assert!(fta.starts_with("image,reason\nsubject0/broken.png,\""), "{fta}");
+    assert!(
+        fta.starts_with("image,reason\nsubject0/broken.png,\""),
+        "{fta}"
+    );
     let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
     assert_eq!(scores.lines().count(), 2 + 66);
     let json: serde_json::Value =
