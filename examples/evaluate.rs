@@ -365,7 +365,8 @@ fn comparisons(args: &Args) -> Result<Comparisons, String> {
             });
             Ok((records, acquisition, label))
         }
-        Source::Images { .. } => unreachable!("handled by run_images"),
+        // Image folders are evaluated by `run_images`, which `main` calls instead.
+        Source::Images { .. } => Err("internal: --images is handled by run_images".into()),
         Source::Synthetic { subjects, samples } => Err(format!(
             "--synthetic {subjects}x{samples}: not yet available: needs ROI detection and the \
              synthetic palm generator (not in openpalm yet)."

@@ -9,8 +9,9 @@
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`matching`]: masked Hamming distance with shift search, SIMD kernels, 1:N
 //!   [`Gallery`](matching::Gallery).
-//! - [`eval`]: evaluation — score files, FMR/FNMR, EER, DET, FNMR at fixed FMR, CMC, FPIR/FNIR,
-//!   and DET/histogram plots (feature `plot`).
+//! - [`eval`]: evaluation — image-folder experiments (`DIR/<subject>/<sample>`), score files,
+//!   FMR/FNMR, EER, DET, FNMR at fixed FMR, CMC, FPIR/FNIR, and DET/histogram plots (feature
+//!   `plot`).
 //! - [`error`]: the error model; [`Error`] and its categories.
 //!
 //! Vocabulary follows ISO/IEC 2382-37: a *probe* is compared with a *reference*, giving a

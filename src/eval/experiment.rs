@@ -3,8 +3,8 @@
 //! # Steps
 //!
 //! 1. [`Dataset::scan`](super::dataset::Dataset::scan) lists `DIR/<subject>/<sample>.<ext>`.
-//! 2. [`extract_templates`]: each image is turned into an ROI by an [`Acquisition`](AcquireRoi)
-//!    step ([`RoiFiles`] for folders of already-cropped ROIs; frame-level ROI detection plugs in
+//! 2. [`extract_templates`]: each image is turned into an ROI by an acquisition step
+//!    ([`AcquireRoi`]; [`RoiFiles`] for folders of already-cropped ROIs; frame-level ROI detection plugs in
 //!    through the same trait) and then into a template by a
 //!    [`FeatureExtractor`]. This runs in parallel (rayon) with one extractor clone per worker;
 //!    each image is decoded, used and dropped inside its task, so only templates are held.
@@ -865,6 +865,48 @@ mod tests {
                 .iter()
                 .any(|n| n.contains("all are compared"))
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Against a naive enumeration of the cross-subject pairs: the sampled pairs are
+        /// distinct cross-subject pairs, exactly min(N, available) of them.
+        #[test]
+        fn sampled_pairs_match_naive_enumeration(
+            sizes in proptest::collection::vec(1usize..4, 1..5),
+            count in 1u64..40,
+            seed in 0u64..1000,
+        ) {
+            let mut e = Vec::new();
+            for (s, &n) in sizes.iter().enumerate() {
+                for k in 0..n {
+                    e.push(TemplateEntry {
+                        subject: format!("s{s}"),
+                        sample: format!("s{s}/{k}"),
+                        template: Ok(template(s, k, |_, _| true)),
+                    });
+                }
+            }
+            let mut naive = HashSet::new();
+            for i in 0..e.len() {
+                for j in i + 1..e.len() {
+                    if e[i].subject != e[j].subject {
+                        naive.insert((e[i].sample.clone(), e[j].sample.clone()));
+                    }
+                }
+            }
+            let plan = NonMatedPlan::Sample { count, seed };
+            let r = run_comparisons(&e, &MatchConfig::default(), plan, &Progress::hidden()).unwrap();
+            proptest::prop_assert_eq!(r.non_mated_pairs_available, naive.len() as u64);
+            let got: Vec<_> = r.records.iter().filter(|x| !x.mated)
+                .map(|x| (x.probe.clone(), x.reference.clone())).collect();
+            let set: HashSet<_> = got.iter().cloned().collect();
+            proptest::prop_assert_eq!(set.len(), got.len());
+            proptest::prop_assert_eq!(got.len() as u64, count.min(naive.len() as u64));
+            proptest::prop_assert!(set.is_subset(&naive));
+            let mated_naive: usize = sizes.iter().map(|n| n * (n - 1) / 2).sum();
+            proptest::prop_assert_eq!(r.mated_pairs, mated_naive as u64);
+        }
     }
 
     #[test]
