@@ -150,7 +150,7 @@ pub struct TemplateEntry {
 #[derive(Debug)]
 pub struct Progress {
     label: String,
-    total: u64,
+    total: AtomicU64,
     done: AtomicU64,
     last_print_ms: AtomicU64,
     start: Instant,
@@ -162,7 +162,7 @@ impl Progress {
     pub fn new(label: impl Into<String>, total: u64, enabled: bool) -> Self {
         Progress {
             label: label.into(),
-            total,
+            total: AtomicU64::new(total),
             done: AtomicU64::new(0),
             last_print_ms: AtomicU64::new(0),
             start: Instant::now(),
@@ -175,15 +175,21 @@ impl Progress {
         Self::new("", 0, false)
     }
 
+    /// Replaces the total (when it is only known once the work is planned).
+    pub fn set_total(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+
     /// Adds `n` finished items.
     pub fn add(&self, n: u64) {
         let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        let total = self.total.load(Ordering::Relaxed);
         if !self.enabled {
             return;
         }
         let now = self.start.elapsed().as_millis() as u64;
         let last = self.last_print_ms.load(Ordering::Relaxed);
-        if (now >= last + 500 || done >= self.total)
+        if (now >= last + 500 || done >= total)
             && self
                 .last_print_ms
                 .compare_exchange(
@@ -194,12 +200,12 @@ impl Progress {
                 )
                 .is_ok()
         {
-            let pct = if self.total == 0 {
+            let pct = if total == 0 {
                 100.0
             } else {
-                100.0 * done as f64 / self.total as f64
+                100.0 * done as f64 / total as f64
             };
-            eprint!("\r{}: {done}/{} ({pct:.0} %)   ", self.label, self.total);
+            eprint!("\r{}: {done}/{total} ({pct:.0} %)   ", self.label);
         }
     }
 
@@ -216,7 +222,7 @@ impl Progress {
                 "\r{}: {}/{} done in {:.1} s   ",
                 self.label,
                 self.done(),
-                self.total,
+                self.total.load(Ordering::Relaxed),
                 t.as_secs_f64()
             );
         }
@@ -361,7 +367,7 @@ fn sample_indices(total: u64, count: u64, seed: u64) -> Vec<u64> {
 type Outcome = (usize, bool, ComparisonOutcome);
 
 /// Runs every mated comparison and the planned non-mated ones (see the
-/// [module documentation](self)).
+/// [module documentation](self)). Sets `progress`'s total to the number of pairs planned.
 ///
 /// # Errors
 /// [`EvalError::Matching`] when a matcher cannot be built from `config` or two templates are not
@@ -433,6 +439,7 @@ pub fn run_comparisons(
         Some(s) => s.iter().map(|v| v.len() as u64).sum(),
         None => available,
     };
+    progress.set_total(mated_pairs + non_mated_pairs);
     let per_probe: Vec<Result<Vec<Outcome>, EvalError>> = (0..n)
         .into_par_iter()
         .map(|p| {
