@@ -16,23 +16,41 @@
 //! FNMR at fixed FMR; the subject of a sample id is the text before its first `/`
 //! (`<subject>/<sample>`, as the `--images DIR/<subject>/<sample>.png` layout produces).
 //!
-//! `--images` and `--synthetic` run the full pipeline (ROI detection, feature extraction,
-//! comparison) and are not available until those stages exist; their arguments are already
-//! parsed and checked so that scripts can be written against this interface.
+//! `--images DIR --input roi` runs the pipeline on folders of already-cropped palm ROIs laid
+//! out as `DIR/<subject>/<sample>.<png|bmp|jpg|jpeg|tif|tiff>` (any size and colour; the format
+//! is detected from the content; converted to gray, centre-cropped to a square and resampled to
+//! the extractor's ROI side): parallel feature extraction (`--extractor`, default `bocv` for
+//! crease and `vein_bocv` for vein; also `comp_code`, `doc`, `max_curvature`), every mated
+//! comparison and all non-mated ones or `--non-mated N` drawn with `--seed S`. It writes, in
+//! addition to the files above, `fta.csv` (`image,reason`) and `rejected.csv` (pairs with
+//! insufficient overlap, counted as non-matches; see `openpalm::eval::experiment`).
+//!
+//! `--input frame` (the default) and `--synthetic` need ROI detection (and the synthetic
+//! generator) and are not available yet; their arguments are already parsed and checked so that
+//! scripts can be written against this interface. Frame-level ROI detection plugs in as another
+//! `openpalm::eval::experiment::AcquireRoi` implementation (see `acquisition` below).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use openpalm::eval::dataset::{Dataset, DatasetLimits};
+use openpalm::eval::experiment::{
+    self, AcquireRoi, NonMatedPlan, Progress, RoiFiles, TemplateEntry,
+};
 use openpalm::eval::scores::{self, ScoreReadLimits};
 use openpalm::eval::{
     Acquisition, STANDARD_FMR_TARGETS, ScoreRecord, ScoreSet, VerificationReport, bootstrap,
 };
+use openpalm::features::{FeatureExtractor, MaxCurvatureVein, OrientedCodeExtractor};
+use openpalm::matching::MatchConfig;
+use openpalm::sensor::Spectrum;
 
 const USAGE: &str = "usage:
   evaluate --scores FILE --out OUT [--label NAME] [--fta FAILED/ATTEMPTS] [--bootstrap N [--seed S]]
   evaluate --images DIR --out OUT [--modality crease|vein|fused] [--input frame|roi]
+           [--extractor bocv|comp_code|doc|vein_bocv|max_curvature] [--non-mated all|N] [--seed S]
   evaluate --synthetic N_SUBJECTSxN_SAMPLES --out OUT [--modality crease|vein|fused]";
 
 /// Which features are compared.
@@ -69,6 +87,9 @@ struct Args {
     fta: Option<(u64, u64)>,
     bootstrap: Option<u32>,
     seed: u64,
+    extractor: Option<String>,
+    /// `None`: all non-mated pairs.
+    non_mated: Option<u64>,
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
@@ -82,6 +103,8 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
     let mut fta = None;
     let mut bootstrap = None;
     let mut seed = 1;
+    let mut extractor = None;
+    let mut non_mated = None;
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -148,6 +171,23 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--seed {v}: expected an unsigned integer"))?;
             }
+            "--extractor" => {
+                let v = value()?;
+                if !EXTRACTORS.contains(&v.as_str()) {
+                    return Err(format!("--extractor {v}: expected one of {EXTRACTORS:?}"));
+                }
+                extractor = Some(v);
+            }
+            "--non-mated" => {
+                let v = value()?;
+                non_mated = if v == "all" {
+                    None
+                } else {
+                    Some(v.parse::<u64>().ok().filter(|&n| n >= 1).ok_or_else(|| {
+                        format!("--non-mated {v}: expected `all` or a positive number of pairs")
+                    })?)
+                };
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -170,7 +210,133 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         fta,
         bootstrap,
         seed,
+        extractor,
+        non_mated,
     })
+}
+
+/// Extractor names accepted by `--extractor`.
+const EXTRACTORS: [&str; 5] = ["bocv", "comp_code", "doc", "vein_bocv", "max_curvature"];
+
+/// The acquisition step (image file → ROI) for an input kind.
+fn acquisition(input: InputKind, modality: ModalityArg) -> Result<Box<dyn AcquireRoi>, String> {
+    let spectrum = match modality {
+        ModalityArg::Vein => Spectrum::NearInfrared { wavelength_nm: 850 },
+        _ => Spectrum::Visible,
+    };
+    match input {
+        InputKind::Roi => Ok(Box::new(RoiFiles::new(spectrum))),
+        InputKind::Frame => Err("--input frame: not yet available: needs ROI detection (not in openpalm yet). For folders of already-cropped palm ROIs use --input roi."
+            .into()),
+    }
+}
+
+/// Runs the image-folder experiment; returns the comparisons' report lines.
+fn run_images(args: &Args, dir: &Path, input: InputKind) -> Result<(), String> {
+    if args.modality == ModalityArg::Fused {
+        return Err("--modality fused: not yet available: needs paired VIS/NIR acquisition and score fusion (not in openpalm yet); use crease or vein"
+            .into());
+    }
+    let acquire = acquisition(input, args.modality)?;
+    let name = args.extractor.clone().unwrap_or_else(|| {
+        match args.modality {
+            ModalityArg::Vein => "vein_bocv",
+            _ => "bocv",
+        }
+        .into()
+    });
+    let vein_extractor = matches!(name.as_str(), "vein_bocv" | "max_curvature");
+    if vein_extractor != (args.modality == ModalityArg::Vein) {
+        return Err(format!(
+            "--extractor {name} does not fit --modality {:?}: crease uses bocv, comp_code or              doc; vein uses vein_bocv or max_curvature",
+            args.modality
+        ));
+    }
+    let dataset = Dataset::scan(dir, &DatasetLimits::default()).map_err(|e| e.to_string())?;
+    eprintln!(
+        "{}: {} subjects, {} images, {} entries skipped",
+        dir.display(),
+        dataset.subjects.len(),
+        dataset.image_count(),
+        dataset.skipped.len()
+    );
+    for s in &dataset.skipped {
+        eprintln!("  skipped {}: {}", s.path.display(), s.reason);
+    }
+    let progress = Progress::new("extracting", dataset.image_count() as u64, true);
+    let entries: Vec<TemplateEntry> = match name.as_str() {
+        "bocv" => extract(
+            &dataset,
+            &*acquire,
+            &OrientedCodeExtractor::bocv(),
+            &progress,
+        ),
+        "comp_code" => extract(
+            &dataset,
+            &*acquire,
+            &OrientedCodeExtractor::comp_code(),
+            &progress,
+        ),
+        "doc" => extract(
+            &dataset,
+            &*acquire,
+            &OrientedCodeExtractor::double_orientation(),
+            &progress,
+        ),
+        "vein_bocv" => extract(
+            &dataset,
+            &*acquire,
+            &OrientedCodeExtractor::vein_bocv(),
+            &progress,
+        ),
+        "max_curvature" => extract(&dataset, &*acquire, &MaxCurvatureVein::default(), &progress),
+        other => return Err(format!("--extractor {other}: unknown")),
+    };
+    let algorithm = entries
+        .iter()
+        .find_map(|e| e.template.as_ref().ok())
+        .map_or("none".into(), |t| t.algorithm().to_string());
+    let config = MatchConfig::default();
+    let plan = match args.non_mated {
+        None => NonMatedPlan::All,
+        Some(count) => NonMatedPlan::Sample {
+            count,
+            seed: args.seed,
+        },
+    };
+    let progress = Progress::new("comparing", 0, true);
+    let result = experiment::run_comparisons(&entries, &config, plan, &progress)
+        .map_err(|e| e.to_string())?;
+    let setup = format!(
+        "acquisition: {}; extractor: {name} ({algorithm}); matcher: shifts ±{} rows × ±{} cols (cells), min overlap {} of the cells; non-mated: {plan:?}",
+        acquire.describe(),
+        config.max_shift_rows,
+        config.max_shift_cols,
+        config.min_overlap_fraction
+    );
+    let label = args.label.clone().unwrap_or_else(|| {
+        dir.file_name()
+            .map_or("images".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let (report, written) = result
+        .write_outputs(&args.out, &setup, &label)
+        .map_err(|e| e.to_string())?;
+    println!("{label}: {setup}\n{}", report.summary_table());
+    let names: Vec<_> = written
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    println!("wrote {}/{{{}}}", args.out.display(), names.join(", "));
+    Ok(())
+}
+
+fn extract<E: FeatureExtractor + Clone + Send + Sync>(
+    dataset: &Dataset,
+    acquire: &dyn AcquireRoi,
+    extractor: &E,
+    progress: &Progress,
+) -> Vec<TemplateEntry> {
+    experiment::extract_templates(dataset, acquire, extractor, progress)
 }
 
 /// Comparisons and acquisition counts from a source.
@@ -198,16 +364,11 @@ fn comparisons(args: &Args) -> Result<Comparisons, String> {
             });
             Ok((records, acquisition, label))
         }
-        Source::Images { dir, input } => Err(format!(
-            "--images {} (--input {input:?}, --modality {:?}): not yet available: needs the \
-             pipeline (ROI detection and feature extraction are not in openpalm yet). Use \
-             --scores FILE with comparisons computed elsewhere.",
-            dir.display(),
-            args.modality
-        )),
+        // Image folders are evaluated by `run_images`, which `main` calls instead.
+        Source::Images { .. } => Err("internal: --images is handled by run_images".into()),
         Source::Synthetic { subjects, samples } => Err(format!(
-            "--synthetic {subjects}x{samples}: not yet available: needs the pipeline (the \
-             synthetic palm generator, ROI detection and feature extraction are not in openpalm yet)."
+            "--synthetic {subjects}x{samples}: not yet available: needs ROI detection and the \
+             synthetic palm generator (not in openpalm yet)."
         )),
     }
 }
@@ -296,6 +457,9 @@ fn main() -> ExitCode {
         }
     };
     let run = || -> Result<(), String> {
+        if let Source::Images { dir, input } = &args.source {
+            return run_images(&args, dir, *input);
+        }
         let (records, acquisition, label) = comparisons(&args)?;
         let report = write_outputs(&args, &records, acquisition, &label)?;
         println!("{label}\n{}", report.summary_table());
@@ -368,7 +532,58 @@ mod tests {
     #[test]
     fn pipeline_modes_say_not_yet_available() {
         let a = parse_args(&argv("--images d --out o")).unwrap();
+        let Source::Images { dir, input } = &a.source else {
+            panic!()
+        };
+        let e = run_images(&a, dir, *input).unwrap_err();
+        assert!(e.contains("not yet available: needs ROI detection"), "{e}");
+        let a = parse_args(&argv("--synthetic 3x2 --out o")).unwrap();
         let e = comparisons(&a).unwrap_err();
-        assert!(e.contains("not yet available: needs the pipeline"), "{e}");
+        assert!(e.contains("not yet available: needs ROI detection"), "{e}");
+        let a = parse_args(&argv("--images d --input roi --modality fused --out o")).unwrap();
+        let Source::Images { dir, input } = &a.source else {
+            panic!()
+        };
+        assert!(
+            run_images(&a, dir, *input)
+                .unwrap_err()
+                .contains("not yet available")
+        );
+    }
+
+    #[test]
+    fn roi_options_parse_and_check() {
+        let a = parse_args(&argv(
+            "--images d --input roi --out o --modality vein --extractor max_curvature --non-mated 500 --seed 3",
+        ))
+        .unwrap();
+        assert_eq!(
+            (a.extractor.as_deref(), a.non_mated, a.seed),
+            (Some("max_curvature"), Some(500), 3)
+        );
+        assert_eq!(
+            parse_args(&argv("--images d --out o --non-mated all"))
+                .unwrap()
+                .non_mated,
+            None
+        );
+        for bad in ["--non-mated 0", "--non-mated x", "--extractor sift"] {
+            assert!(
+                parse_args(&argv(&format!("--images d --out o {bad}"))).is_err(),
+                "{bad}"
+            );
+        }
+        let a = parse_args(&argv(
+            "--images d --input roi --out o --extractor vein_bocv",
+        ))
+        .unwrap();
+        let Source::Images { dir, input } = &a.source else {
+            panic!()
+        };
+        assert!(
+            run_images(&a, dir, *input)
+                .unwrap_err()
+                .contains("does not fit")
+        );
     }
 }

@@ -11,8 +11,9 @@
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`matching`]: masked Hamming distance with shift search, SIMD kernels, 1:N
 //!   [`Gallery`](matching::Gallery).
-//! - [`eval`]: evaluation — score files, FMR/FNMR, EER, DET, FNMR at fixed FMR, CMC, FPIR/FNIR,
-//!   and DET/histogram plots (feature `plot`).
+//! - [`eval`]: evaluation — image-folder experiments (`DIR/<subject>/<sample>`), score files,
+//!   FMR/FNMR, EER, DET, FNMR at fixed FMR, CMC, FPIR/FNIR, and DET/histogram plots (feature
+//!   `plot`).
 //! - [`error`]: the error model; [`Error`] and its categories.
 //! - `synth` (feature `synth`): synthetic palms — deterministic hands, visible and NIR
 //!   captures with ground truth, for tests, examples and benchmarks.

@@ -28,6 +28,9 @@
 //!   matrix or candidate lists.
 //! - [`scores`]: the CSV score file (`probe,reference,mated,distance`) and bob's 4-column format.
 //! - [`report`]: [`VerificationReport`], the `metrics.json` content.
+//! - [`dataset`] and [`experiment`]: image folders `DIR/<subject>/<sample>.<ext>` → templates
+//!   (parallel) → all mated and all or a seeded sample of non-mated comparisons, with FTA and
+//!   insufficient-overlap accounting (the `evaluate --images` example).
 //! - [`bootstrap`]: subject-level bootstrap confidence intervals (seeded) for the EER and FNMR
 //!   at fixed FMR.
 //! - `plot` (cargo feature `plot`, on by default): DET curves on normal-deviate axes and
@@ -44,6 +47,8 @@
 //! ```
 
 pub mod bootstrap;
+pub mod dataset;
+pub mod experiment;
 pub mod identification;
 mod metrics;
 #[cfg(feature = "plot")]
@@ -114,6 +119,15 @@ pub enum EvalError {
     /// Reading or writing a file failed.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
+
+    /// An image folder could not be scanned ([`dataset::Dataset::scan`]).
+    #[error("dataset: {0}")]
+    Dataset(#[from] dataset::DatasetError),
+
+    /// A comparison in an experiment was refused (templates of different kinds, bad matcher
+    /// configuration).
+    #[error("matching: {0}")]
+    Matching(#[from] crate::matching::MatchingError),
 }
 
 /// Checks that every value is finite.

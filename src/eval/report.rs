@@ -24,7 +24,7 @@ pub struct DistanceStats {
 
 impl DistanceStats {
     /// Statistics of a non-empty sorted slice.
-    fn of_sorted(v: &[f64]) -> Self {
+    pub(crate) fn of_sorted(v: &[f64]) -> Self {
         let n = v.len() as f64;
         let mean = v.iter().sum::<f64>() / n;
         let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;

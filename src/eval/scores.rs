@@ -327,7 +327,7 @@ fn check_id(field: &'static str, id: &str) -> Result<(), ScoreFileIssue> {
     Ok(())
 }
 
-fn quote_csv(id: &str) -> String {
+pub(crate) fn quote_csv(id: &str) -> String {
     let needs = id.contains([',', '"'])
         || id.starts_with('#')
         || id.starts_with(char::is_whitespace)

@@ -27,6 +27,7 @@ mod frame;
 
 use std::path::PathBuf;
 
+pub(crate) use file::decode_file;
 pub use file::{IMAGE_EXTENSIONS, ImageFileSensor};
 pub use frame::{Frame, FrameError, FrameLayout, FrameLimits, PixelFormat, Spectrum};
 pub(crate) use frame::{gray16_to_8, rgb_to_gray};
