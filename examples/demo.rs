@@ -2,7 +2,7 @@
 //! never enrolled — the palm-payment flow, with no card — and report what happened.
 //!
 //! ```text
-//! cargo run --release --example demo [-- ENROLLED [IMPOSTORS]]      (defaults: 100, 50)
+//! cargo run --release --features synth --example demo [-- ENROLLED [STRANGERS]]   (defaults: 100, 50)
 //! ```
 //!
 //! Each person is a synthetic identity (`openpalm::synth`); each presentation is a fresh
