@@ -29,6 +29,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod matching;
+mod rng;
 pub mod roi;
 pub mod sensor;
 #[cfg(feature = "synth")]

@@ -47,29 +47,6 @@ pub struct BootstrapReport {
     pub fnmr_at_fmr: Vec<(f64, Interval)>,
 }
 
-/// SplitMix64, a small seeded generator.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in 0..n (n ≥ 1), by rejection (no modulo bias).
-    fn below(&mut self, n: u64) -> u64 {
-        let zone = u64::MAX - u64::MAX % n;
-        loop {
-            let x = self.next_u64();
-            if x < zone {
-                return x % n;
-            }
-        }
-    }
-}
-
 /// One comparison: distance, mated, probe subject, reference subject.
 type Cmp = (f64, bool, u32, u32);
 
@@ -194,7 +171,7 @@ pub fn bootstrap<'a>(
     let n_subjects = ids.len() as u32;
 
     let (eer0, fnmr0) = weighted_stats(&cmps, |_| 1.0, &targets).expect("both kinds present");
-    let mut rng = SplitMix(seed);
+    let mut rng = crate::rng::SplitMix64(seed);
     let mut counts = vec![0.0f64; n_subjects as usize];
     let mut eers = Vec::with_capacity(replicates as usize);
     let mut fnmrs: Vec<Vec<f64>> = vec![Vec::with_capacity(replicates as usize); targets.len()];

@@ -330,27 +330,9 @@ pub struct ExperimentResult {
     pub plan: NonMatedPlan,
 }
 
-/// SplitMix64.
-#[derive(Debug, Clone)]
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..=max` (multiply-shift; bias below 2⁻⁶⁴ · max, irrelevant here).
-    fn up_to(&mut self, max: u64) -> u64 {
-        ((u128::from(self.next()) * (u128::from(max) + 1)) >> 64) as u64
-    }
-}
-
 /// `count` distinct indices in `0..total`, sorted (Floyd's algorithm; `count < total`).
 fn sample_indices(total: u64, count: u64, seed: u64) -> Vec<u64> {
-    let mut rng = SplitMix(seed);
+    let mut rng = crate::rng::SplitMix64(seed);
     let mut chosen = HashSet::with_capacity(count as usize);
     for j in total - count..total {
         let t = rng.up_to(j);

@@ -21,27 +21,19 @@ pub enum PatternKind {
 /// Bézier control points, σ (px), depth.
 type Curve = ([(f64, f64); 3], f64, f64);
 
-/// SplitMix64, enough for test textures.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `[lo, hi)`.
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
+/// Test-texture draws on top of the crate's SplitMix64.
+trait Draw {
     /// Approximately standard normal (sum of 4 uniforms).
+    fn normal(&mut self) -> f64;
+}
+
+impl Draw for Rng {
     fn normal(&mut self) -> f64 {
         ((0..4).map(|_| self.range(0.0, 1.0)).sum::<f64>() - 2.0) * 3f64.sqrt()
     }
 }
+
+use crate::rng::SplitMix64 as Rng;
 
 /// A `side`-px ROI of identity `identity`, capture `sample`, with global shifts up to
 /// `shift_px`. All pixels are valid.
