@@ -79,6 +79,15 @@ pub enum Error {
     #[error("sensor: {0}")]
     Sensor(#[from] crate::sensor::SensorError),
 
+    /// No usable palm region in a frame: no hand, fingers closed, palm too small, ROI off the
+    /// hand or out of the frame, blurred or badly exposed.
+    ///
+    /// **Whose fault:** the presentation (the user can retry), except
+    /// [`RoiError::Frame`](crate::roi::RoiError::Frame) (a frame over the limits). Each variant
+    /// carries the measured value and the bound.
+    #[error("ROI: {0}")]
+    Roi(#[from] crate::roi::RoiError),
+
     /// Reading or writing a file or stream failed.
     ///
     /// **Whose fault:** the environment (missing file, permissions, full disk).

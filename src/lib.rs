@@ -6,6 +6,8 @@
 //!
 //! - [`sensor`]: the [`PalmSensor`] trait, [`Frame`] and sensor adapters.
 //! - [`features`]: feature extractors: [`RoiImage`] in, crease and vein codes out.
+//! - [`roi`]: palm ROI detection ([`RoiDetector`], [`FullHandDetector`]): finger valleys,
+//!   normalised patch, quality.
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`matching`]: masked Hamming distance with shift search, SIMD kernels, 1:N
 //!   [`Gallery`](matching::Gallery).
@@ -26,6 +28,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod matching;
+pub mod roi;
 pub mod sensor;
 #[cfg(feature = "synth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "synth")))]
@@ -35,6 +38,7 @@ pub mod template;
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
 pub use eval::EvalError;
 pub use features::{FeatureError, FeatureExtractor, RoiImage};
+pub use roi::{FullHandDetector, Roi, RoiDetector};
 pub use sensor::{Frame, FrameLayout, FrameLimits, PalmSensor, PixelFormat, Spectrum};
 pub use template::{
     Algorithm, AlgorithmVersion, Geometry, Modality, PalmTemplate, TemplateError, TemplateLimits,

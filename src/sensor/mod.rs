@@ -29,6 +29,7 @@ use std::path::PathBuf;
 
 pub use file::{IMAGE_EXTENSIONS, ImageFileSensor};
 pub use frame::{Frame, FrameError, FrameLayout, FrameLimits, PixelFormat, Spectrum};
+pub(crate) use frame::{gray16_to_8, rgb_to_gray};
 
 /// What a sensor is.
 #[derive(Debug, Clone, PartialEq, Eq)]
