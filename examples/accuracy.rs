@@ -70,6 +70,69 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             report.fta.failed[k], report.fta.features[k], report.dev_d_prime[k]
         );
     }
+    if cfg.roi == RoiSource::Detected {
+        println!(
+            "\nROI corner error (largest corner distance / ROI side), detected vs ground truth:"
+        );
+        for (b, band) in ["visible", "NIR"].iter().enumerate() {
+            let mut e: Vec<f32> = report
+                .roi_corner_error
+                .iter()
+                .filter_map(|x| x[b])
+                .collect();
+            e.sort_by(f32::total_cmp);
+            let q = |p: f64| e[((e.len() - 1) as f64 * p).round() as usize];
+            let over = |t: f32| e.iter().filter(|&&x| x > t).count();
+            println!(
+                "  {band}: n {}, median {:.3}, p90 {:.3}, p99 {:.3}, max {:.3}; > 0.05: {}, > 0.10: {}, > 0.25: {}",
+                e.len(),
+                q(0.5),
+                q(0.9),
+                q(0.99),
+                e[e.len() - 1],
+                over(0.05),
+                over(0.10),
+                over(0.25)
+            );
+        }
+        // Which mated errors at the EER threshold involve a badly placed ROI?
+        let index = |name: &str| -> Option<usize> {
+            let (id, s) = name.strip_prefix("id")?.split_once("_s")?;
+            Some(
+                (id.parse::<u64>().ok()? - cfg.first_identity) as usize * cfg.samples as usize
+                    + s.parse::<usize>().ok()?,
+            )
+        };
+        println!(
+            "  mated pairs rejected at each row's EER threshold, and how many involve a capture whose ROI corner error > 0.10:"
+        );
+        for (k, (row, rec)) in report
+            .rows
+            .iter()
+            .zip(&report.records)
+            .enumerate()
+            .take(synthetic::EXTRACTORS.len())
+        {
+            let b = usize::from(synthetic::EXTRACTORS[k].1 == synthetic::Band::Nir);
+            let t = row.scores.eer().threshold;
+            let (mut n, mut bad_roi) = (0, 0);
+            for r in rec.iter().filter(|r| r.mated && r.distance > t) {
+                n += 1;
+                let e = |name: &str| {
+                    index(name)
+                        .and_then(|i| report.roi_corner_error[i][b])
+                        .unwrap_or(0.0)
+                };
+                if e(&r.probe) > 0.10 || e(&r.reference) > 0.10 {
+                    bad_roi += 1;
+                }
+            }
+            println!(
+                "    {}: {n} rejected, {bad_roi} with a misplaced ROI",
+                row.name
+            );
+        }
+    }
     for f in &report.fusion {
         println!(
             "{}: μ_nm {:?}, σ_nm {:?}, weights {:?} (development split)",
