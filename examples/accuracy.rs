@@ -3,7 +3,7 @@
 //! per extractor and fused at score level (see `openpalm::eval::synthetic` for the method).
 //!
 //! Run:
-//! `cargo run --release --features synth --example accuracy -- [--subjects 200] [--samples 10] [--non-mated N|all] [--roi detected|truth] [--out DIR]`
+//! `cargo run --release --features synth --example accuracy -- [--subjects 200] [--samples 10] [--non-mated N|all] [--roi detected|visible-for-nir|truth] [--out DIR]`
 //!
 //! The first half of the identities is the development split (fusion μ/σ/weights), the second
 //! half the evaluation split (every figure printed). With `--out DIR` it writes one scores CSV
@@ -35,7 +35,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 cfg.roi = match val()?.as_str() {
                     "detected" => RoiSource::Detected,
                     "truth" => RoiSource::GroundTruth,
-                    v => return Err(format!("--roi {v}: expected detected or truth").into()),
+                    "visible-for-nir" => RoiSource::DetectedVisibleForNir,
+                    v => {
+                        return Err(format!(
+                            "--roi {v}: expected detected, visible-for-nir or truth"
+                        )
+                        .into());
+                    }
                 }
             }
             "--out" => out = Some(PathBuf::from(val()?)),
@@ -70,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             report.fta.failed[k], report.fta.features[k], report.dev_d_prime[k]
         );
     }
-    if cfg.roi == RoiSource::Detected {
+    if cfg.roi != RoiSource::GroundTruth {
         println!(
             "\nROI corner error (largest corner distance / ROI side), detected vs ground truth:"
         );
@@ -81,6 +87,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .filter_map(|x| x[b])
                 .collect();
             e.sort_by(f32::total_cmp);
+            if e.is_empty() {
+                continue;
+            }
             let q = |p: f64| e[((e.len() - 1) as f64 * p).round() as usize];
             let over = |t: f32| e.iter().filter(|&&x| x > t).count();
             println!(

@@ -70,6 +70,10 @@ pub enum RoiSource {
     Detected,
     /// The generator's ground-truth ROI square: no ROI error.
     GroundTruth,
+    /// [`FullHandDetector::default`] on the visible frame only; the NIR patch is sampled from
+    /// the NIR frame with the visible ROI's transform (both frames share the pose — a
+    /// registered two-band sensor), and takes the visible ROI's mask.
+    DetectedVisibleForNir,
 }
 
 /// Which non-mated pairs are compared.
@@ -221,7 +225,8 @@ pub struct AccuracyReport {
     /// Per capture (index `identity · samples + sample`, identities relative to
     /// `first_identity`), visible and NIR: the largest distance between a detected ROI corner
     /// and the ground-truth corner, as a fraction of the ground-truth ROI side. `None` when the
-    /// ROI was not detected or came from ground truth ([`RoiSource::GroundTruth`]).
+    /// ROI was not detected or came from ground truth ([`RoiSource::GroundTruth`]); with
+    /// [`RoiSource::DetectedVisibleForNir`] the NIR entry repeats the visible one.
     pub roi_corner_error: Vec<[Option<f32>; 2]>,
     /// Evaluation-split score records per row (same order as `rows`), for CSV files.
     pub records: Vec<Vec<ScoreRecord>>,
@@ -275,6 +280,27 @@ pub fn ground_truth_roi(
     square: &RoiSquare,
     side: usize,
 ) -> (GrayImage, GrayImage) {
+    sample_roi(
+        frame,
+        Some(skin),
+        |s, t| square.at(s, t),
+        square.side_px,
+        side,
+    )
+}
+
+/// Samples a `side × side` patch from `frame` through `at(s, t)`, unit ROI coordinates →
+/// frame pixels in the synth convention (pixel centres at `i + 0.5`); `side_px` is the ROI side
+/// in frame pixels (sets the supersampling). The mask is valid where the pixel is fully inside
+/// the frame and (when `skin` is given) skin coverage at its centre is ≥ 50 %.
+fn sample_roi(
+    frame: &GrayImage,
+    skin: Option<&GrayImage>,
+    at: impl Fn(f32, f32) -> [f32; 2],
+    side_px: f32,
+    side: usize,
+) -> (GrayImage, GrayImage) {
+    let square = RoiAt(at);
     let (w, h) = (frame.width() as i64, frame.height() as i64);
     let bil = |img: &GrayImage, x: f32, y: f32| -> Option<f32> {
         let (x, y) = (x - 0.5, y - 0.5);
@@ -290,7 +316,7 @@ pub fn ground_truth_roi(
                 + (p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx) * fy,
         )
     };
-    let k = (square.side_px / side as f32).ceil().clamp(1.0, 4.0) as usize;
+    let k = (side_px / side as f32).ceil().clamp(1.0, 4.0) as usize;
     let mut patch = GrayImage::new(side as u32, side as u32);
     let mut mask = GrayImage::new(side as u32, side as u32);
     for r in 0..side {
@@ -311,7 +337,8 @@ pub fn ground_truth_roi(
                 (c as f32 + 0.5) / side as f32,
                 (r as f32 + 0.5) / side as f32,
             );
-            let valid = n == (k * k) as u32 && bil(skin, x, y).is_some_and(|m| m >= 127.5);
+            let valid = n == (k * k) as u32
+                && skin.is_none_or(|skin| bil(skin, x, y).is_some_and(|m| m >= 127.5));
             if n > 0 {
                 patch.put_pixel(
                     c as u32,
@@ -325,6 +352,13 @@ pub fn ground_truth_roi(
         }
     }
     (patch, mask)
+}
+
+struct RoiAt<F>(F);
+impl<F: Fn(f32, f32) -> [f32; 2]> RoiAt<F> {
+    fn at(&self, s: f32, t: f32) -> [f32; 2] {
+        (self.0)(s, t)
+    }
 }
 
 /// Templates of one capture (`None` = failed to acquire) and its failure reasons.
@@ -343,10 +377,30 @@ fn process(
 ) -> CaptureResult {
     let mut rois: [Result<RoiImage, String>; 2] = [Err(String::new()), Err(String::new())];
     let mut roi_error = [None, None];
+    let mut visible_roi = None;
     for (b, img) in [&cap.visible, &cap.nir].into_iter().enumerate() {
         let side = ex[0].roi_side();
         rois[b] = match roi_source {
-            RoiSource::Detected => {
+            RoiSource::DetectedVisibleForNir if b == 1 => match &visible_roi {
+                None => Err(rois[0].clone().err().unwrap_or_default()),
+                Some(v) => {
+                    let v: &crate::roi::Roi = v;
+                    roi_error[1] = roi_error[0];
+                    let n = side as f32;
+                    let (p, _) = sample_roi(
+                        img,
+                        None,
+                        |s, t| {
+                            let q = v.transform.to_frame(nalgebra::Point2::new(s * n, t * n));
+                            [q.x + 0.5, q.y + 0.5]
+                        },
+                        v.transform.scale() * n,
+                        side,
+                    );
+                    RoiImage::from_gray(&p, Some(&v.mask)).map_err(|e| variant(format!("{e:?}")))
+                }
+            },
+            RoiSource::Detected | RoiSource::DetectedVisibleForNir => {
                 let spectrum = if b == 0 {
                     Spectrum::Visible
                 } else {
@@ -367,8 +421,10 @@ fn process(
                             .map(|(c, g)| (c.x - (g[0] - 0.5)).hypot(c.y - (g[1] - 0.5)))
                             .fold(0.0f32, f32::max);
                         roi_error[b] = Some(err / t.side_px);
-                        RoiImage::from_gray(&roi.patch, Some(&roi.mask))
-                            .map_err(|e| variant(format!("{e:?}")))
+                        let r = RoiImage::from_gray(&roi.patch, Some(&roi.mask))
+                            .map_err(|e| variant(format!("{e:?}")));
+                        visible_roi = Some(roi);
+                        r
                     })
             }
             RoiSource::GroundTruth => {
