@@ -9,6 +9,19 @@
 //! half the evaluation split (every figure printed). With `--out DIR` it writes one scores CSV
 //! per row (`scores_<name>.csv`, evaluation split) and `det.png` / `det.svg` with the best crease,
 //! the best vein and the fused curve.
+//!
+//! Measured 2026-12-04 (200 × 10, all pairs, evaluation split = identities 100..200: 4 500
+//! mated / 495 000 non-mated pairs before FTA exclusions; ~6 min on 2 loaded cores), EER:
+//!
+//! | ROI | CompCode | BOCV | DOC | MaxCurvature | VeinBOCV | fused BOCV+VeinBOCV |
+//! |---|---|---|---|---|---|---|
+//! | `--roi detected` | 2.05 % | 2.03 % | 2.16 % | 3.07 % | 3.23 % | 0.57 % |
+//! | `--roi truth` | 0.36 % | 0.27 % | 0.49 % | 0.13 % | 0.13 % | 0.13 % |
+//!
+//! With the detected ROI, 68 of the 91 mated pairs BOCV rejects at its EER threshold (137 of
+//! 140 for VeinBOCV) involve a capture whose detected ROI corner lies > 10 % of the ROI side
+//! from ground truth: the ROI stage dominates the error. Targets (issue 7): EER ≤ 0.1 % fused,
+//! ≤ 0.5 % each — not met yet.
 
 use std::path::PathBuf;
 
