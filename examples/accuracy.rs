@@ -16,12 +16,15 @@
 //! | ROI | CompCode | BOCV | DOC | MaxCurvature | VeinBOCV | fused BOCV+VeinBOCV |
 //! |---|---|---|---|---|---|---|
 //! | `--roi detected` | 2.05 % | 2.03 % | 2.16 % | 3.07 % | 3.23 % | 0.57 % |
+//! | `--roi visible-for-nir` | 2.05 % | 2.03 % | 2.16 % | 1.47 % | 1.52 % | 1.54 % |
 //! | `--roi truth` | 0.36 % | 0.27 % | 0.49 % | 0.13 % | 0.13 % | 0.13 % |
 //!
 //! With the detected ROI, 68 of the 91 mated pairs BOCV rejects at its EER threshold (137 of
 //! 140 for VeinBOCV) involve a capture whose detected ROI corner lies > 10 % of the ROI side
 //! from ground truth: the ROI stage dominates the error. Targets (issue 7): EER ≤ 0.1 % fused,
-//! ≤ 0.5 % each — not met yet.
+//! ≤ 0.5 % each — not met yet. Reusing the visible ROI for NIR improves vein alone but makes
+//! the two bands' ROI errors identical, so fusion no longer helps; independent detection
+//! (the default) decorrelates them.
 
 use std::path::PathBuf;
 
