@@ -55,6 +55,9 @@ mod metrics;
 pub mod plot;
 pub mod report;
 pub mod scores;
+#[cfg(feature = "synth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "synth")))]
+pub mod synthetic;
 
 pub use identification::{Cmc, Identification, OpenSetRates, ProbeOutcome};
 pub use metrics::{
