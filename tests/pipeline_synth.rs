@@ -39,8 +39,7 @@ fn probe(p: &mut Pipeline, g: &Generator, seed: u64, sample: u64) -> Option<Prob
 /// names a pair, the later capture of the pair is retaken (next sample), up to 10 retakes.
 fn enrol(p: &mut Pipeline, g: &Generator, seed: u64, count: usize) -> Enrolment {
     let mut samples: Vec<u64> = (0..count as u64).collect();
-    let mut next = count as u64;
-    for _ in 0..10 {
+    for next in (count as u64..).take(10) {
         let all: Vec<(Frame, Frame)> = samples.iter().map(|&s| frames(g, seed, s)).collect();
         let pres: Vec<Presentation<'_>> =
             all.iter().map(|(v, n)| Presentation::new(v, n)).collect();
@@ -53,7 +52,6 @@ fn enrol(p: &mut Pipeline, g: &Generator, seed: u64, count: usize) -> Enrolment 
             Err(PipelineError::Capture { capture, .. }) => samples[capture] = next,
             Err(e) => panic!("{e}"),
         }
-        next += 1;
     }
     panic!("identity {seed}: no consistent enrolment in 10 retakes")
 }

@@ -470,11 +470,10 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
         modality: Modality,
         frame: &Frame,
     ) -> Result<(PalmTemplate, QualityReport), PipelineError> {
-        let spectrum_ok = match (modality, frame.spectrum()) {
-            (Modality::Crease, Spectrum::Visible) => true,
-            (Modality::Vein, Spectrum::NearInfrared { .. }) => true,
-            _ => false,
-        };
+        let spectrum_ok = matches!(
+            (modality, frame.spectrum()),
+            (Modality::Crease, Spectrum::Visible) | (Modality::Vein, Spectrum::NearInfrared { .. })
+        );
         if !spectrum_ok {
             return Err(PipelineError::WrongSpectrum {
                 modality,
