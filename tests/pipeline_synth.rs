@@ -349,3 +349,23 @@ fn frames_in_the_wrong_slot_are_refused() {
     let gallery = SubjectGallery::new(8);
     assert!(gallery.is_empty());
 }
+
+#[test]
+fn enrol_refuses_captures_with_different_modalities() {
+    let (mut p, g) = (Pipeline::default(), generator());
+    let a0 = frames(&g, ALICE, 0);
+    let a1 = frames(&g, ALICE, 1);
+    let pres = [
+        Presentation::new(&a0.0, &a0.1),
+        Presentation::visible_only(&a1.0),
+        Presentation::new(&a1.0, &a1.1),
+    ];
+    assert_eq!(
+        p.enrol(&pres).unwrap_err(),
+        PipelineError::ModalitiesDiffer {
+            capture: 1,
+            expected: "crease+vein",
+            found: "crease",
+        }
+    );
+}
