@@ -88,6 +88,16 @@ pub enum Error {
     #[error("ROI: {0}")]
     Roi(#[from] crate::roi::RoiError),
 
+    /// The pipeline refused a presentation, an enrolment or a gallery operation: a stage
+    /// failed (with the modality and the stage's value and bound), enrolment captures that
+    /// disagree or fail quality (naming the capture), metadata over its limit, unknown or
+    /// duplicate subjects.
+    ///
+    /// **Whose fault:** mostly the presentation (retry or re-enrol); the integrator for stage
+    /// combinations and gallery bookkeeping. See [`PipelineError`](crate::pipeline::PipelineError).
+    #[error("pipeline: {0}")]
+    Pipeline(#[from] crate::pipeline::PipelineError),
+
     /// Reading or writing a file or stream failed.
     ///
     /// **Whose fault:** the environment (missing file, permissions, full disk).

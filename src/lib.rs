@@ -11,6 +11,9 @@
 //! - [`template`]: [`PalmTemplate`], the versioned, checksummed binary template format.
 //! - [`matching`]: masked Hamming distance with shift search, SIMD kernels, 1:N
 //!   [`Gallery`](matching::Gallery).
+//! - [`pipeline`]: the integrator's entry point: [`Pipeline`] (frames → templates), enrolment
+//!   with a consistency check, `verify` (1:1), `identify` (1:N over a [`SubjectGallery`]),
+//!   crease + vein score fusion.
 //! - [`eval`]: evaluation — image-folder experiments (`DIR/<subject>/<sample>`), score files,
 //!   FMR/FNMR, EER, DET, FNMR at fixed FMR, CMC, FPIR/FNIR, and DET/histogram plots (feature
 //!   `plot`).
@@ -29,6 +32,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod matching;
+pub mod pipeline;
 mod rng;
 pub mod roi;
 pub mod sensor;
@@ -40,6 +44,10 @@ pub mod template;
 pub use error::{ConfigError, ConfigIssue, Error, LimitError, Result};
 pub use eval::EvalError;
 pub use features::{FeatureError, FeatureExtractor, RoiImage};
+pub use pipeline::{
+    Decision, Enrolment, Pipeline, PipelineConfig, PipelineError, Presentation, ProbeTemplates,
+    SubjectGallery, SubjectId,
+};
 pub use roi::{FullHandDetector, Roi, RoiDetector};
 pub use sensor::{Frame, FrameLayout, FrameLimits, PalmSensor, PixelFormat, Spectrum};
 pub use template::{

@@ -1,0 +1,468 @@
+//! [`PipelineConfig`]: the pipeline's settings as serde data.
+
+use serde::{Deserialize, Serialize};
+
+use crate::matching::MatchConfig;
+use crate::{ConfigError, ConfigIssue, Modality};
+
+/// The configuration schema version this build reads and writes.
+pub const PIPELINE_CONFIG_SCHEMA_VERSION: u32 = 1;
+
+/// Most captures one enrolment may take ([`EnrolmentConfig::captures_max`] is bounded by this):
+/// the consistency check compares every pair, `n · (n − 1) / 2` comparisons per modality.
+pub const MAX_ENROLMENT_CAPTURES: u32 = 16;
+
+/// Largest allowed [`PipelineConfig::max_metadata_bytes`]: 1 MiB per subject.
+pub const MAX_METADATA_BYTES_LIMIT: u32 = 1 << 20;
+
+/// Everything the [`Pipeline`](super::Pipeline) decides with, as data.
+///
+/// Serialises with serde; unknown fields are rejected, and [`PipelineConfig::schema_version`]
+/// must equal [`PIPELINE_CONFIG_SCHEMA_VERSION`]. Check with [`PipelineConfig::validate`], which
+/// lists every bad value with its bound; [`Pipeline::with_config`](super::Pipeline::with_config)
+/// validates too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Schema version of this configuration; must be [`PIPELINE_CONFIG_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Comparison settings (shift window, minimum overlap), shared by both modalities.
+    pub matching: MatchConfig,
+    /// Enrolment: capture count and the consistency check.
+    pub enrolment: EnrolmentConfig,
+    /// Score normalisation and fusion of the modalities.
+    pub fusion: FusionConfig,
+    /// The operating point: when a fused score is a match.
+    pub threshold: Threshold,
+    /// Largest opaque metadata blob per subject in a
+    /// [`SubjectGallery`](super::SubjectGallery), in bytes. At most
+    /// [`MAX_METADATA_BYTES_LIMIT`]. Default 4096.
+    pub max_metadata_bytes: u32,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            schema_version: PIPELINE_CONFIG_SCHEMA_VERSION,
+            matching: MatchConfig::default(),
+            enrolment: EnrolmentConfig::default(),
+            fusion: FusionConfig::default(),
+            threshold: Threshold::default(),
+            max_metadata_bytes: 4096,
+        }
+    }
+}
+
+/// Enrolment settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentConfig {
+    /// Fewest captures an enrolment accepts. At least 1; default 3.
+    pub captures_min: u32,
+    /// Most captures an enrolment accepts. At least `captures_min`, at most
+    /// [`MAX_ENROLMENT_CAPTURES`]; default 5.
+    pub captures_max: u32,
+    /// Consistency check, crease: every pair of captures must be at most this fractional
+    /// Hamming distance apart (in `(0, 1]`). See [`EnrolmentConfig::default`] for where the
+    /// default comes from.
+    pub crease_max_consistency_distance: f64,
+    /// Consistency check, vein: every pair of captures must be at most this fractional Hamming
+    /// distance apart (in `(0, 1]`).
+    pub vein_max_consistency_distance: f64,
+}
+
+impl EnrolmentConfig {
+    /// The consistency bound for a modality.
+    pub fn max_consistency_distance(&self, modality: Modality) -> f64 {
+        match modality {
+            Modality::Crease => self.crease_max_consistency_distance,
+            Modality::Vein => self.vein_max_consistency_distance,
+        }
+    }
+}
+
+impl Default for EnrolmentConfig {
+    /// 3–5 captures. The consistency bounds are the smallest **non-mated** distance measured
+    /// per modality on the synthetic development set (see [`FusionConfig::default`] for the set
+    /// and the command), rounded down: two captures of one enrolment must be closer than any two
+    /// different people were there — crease 0.40 (measured minimum 0.4052; 1 of 180 mated pairs
+    /// lies above it), vein 0.37 (measured 0.3713; 6 of 180 mated pairs above it, so a genuine
+    /// enrolment is sometimes asked to retake a capture).
+    fn default() -> Self {
+        Self {
+            captures_min: 3,
+            captures_max: 5,
+            crease_max_consistency_distance: measured::CREASE_MIN_NON_MATED,
+            vein_max_consistency_distance: measured::VEIN_MIN_NON_MATED,
+        }
+    }
+}
+
+/// Figures measured on the synthetic development set (see [`FusionConfig::default`]): 30
+/// identities (seeds 500 000–500 029) × 4 captures, all 120 acquired; per modality 6 960
+/// non-mated and 180 mated capture pairs (shift window ±2 cells); fused scores from 870
+/// non-mated and 30 mated probe-vs-enrolment comparisons (3 references each).
+pub(crate) mod measured {
+    /// Crease non-mated distances: mean 0.4596, std 0.0120 (mated mean 0.2292, std 0.0519).
+    pub(crate) const CREASE_MEAN: f64 = 0.4596;
+    pub(crate) const CREASE_STD: f64 = 0.0120;
+    /// Vein non-mated distances: mean 0.4588, std 0.0160 (mated mean 0.2213, std 0.0519).
+    pub(crate) const VEIN_MEAN: f64 = 0.4588;
+    pub(crate) const VEIN_STD: f64 = 0.0160;
+    /// w ∝ d′: crease d′ = 6.115, vein d′ = 6.186.
+    pub(crate) const CREASE_WEIGHT: f64 = 0.4971;
+    pub(crate) const VEIN_WEIGHT: f64 = 0.5029;
+    /// Smallest non-mated distance 0.4052, rounded down (1 of 180 mated pairs is above it).
+    pub(crate) const CREASE_MIN_NON_MATED: f64 = 0.40;
+    /// Smallest non-mated distance 0.3713, rounded down (6 of 180 mated pairs are above it).
+    pub(crate) const VEIN_MIN_NON_MATED: f64 = 0.37;
+    /// Largest non-mated fused score 3.536, rounded up (smallest mated fused score 14.69).
+    pub(crate) const FUSED_MAX_NON_MATED: f64 = 3.6;
+}
+
+/// Impostor-centred z-normalisation parameters and weight of one modality (ALGORITHMS.md §5.1):
+/// `z = (non_mated_mean_distance − d) / non_mated_std_distance`; positive `z` means "more similar
+/// than two different people typically are".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModalityFusion {
+    /// Mean non-mated fractional Hamming distance (after the shift search), in `(0, 1)`.
+    pub non_mated_mean_distance: f64,
+    /// Standard deviation of the non-mated distances, `> 0` and finite.
+    pub non_mated_std_distance: f64,
+    /// Weight in the fused sum, `≥ 0` and finite. Weights are renormalised over the modalities a
+    /// comparison actually has.
+    pub weight: f64,
+}
+
+impl ModalityFusion {
+    /// The z-score of a distance: `(μ − d) / σ`.
+    pub fn z(&self, distance: f64) -> f64 {
+        (self.non_mated_mean_distance - distance) / self.non_mated_std_distance
+    }
+}
+
+/// Score-level fusion: a z-normalisation per modality and a weighted sum
+/// `s = Σ w_k z_k / Σ w_k`, the sums over the modalities compared (so a crease-only comparison
+/// has `s = z_crease`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FusionConfig {
+    /// Crease parameters.
+    pub crease: ModalityFusion,
+    /// Vein parameters.
+    pub vein: ModalityFusion,
+}
+
+impl FusionConfig {
+    /// The parameters of a modality.
+    pub fn modality(&self, modality: Modality) -> &ModalityFusion {
+        match modality {
+            Modality::Crease => &self.crease,
+            Modality::Vein => &self.vein,
+        }
+    }
+}
+
+impl Default for FusionConfig {
+    /// Measured through the default pipeline on synthetic data (`openpalm::synth`, default
+    /// capture options): a development set of identities (seeds `500_000..`) disjoint from the
+    /// test identities, all non-mated pairs of their captures giving μ and σ per modality, and
+    /// the weights `w_k ∝ d′_k` (ALGORITHMS.md §5.1). 30 identities × 4 captures (all
+    /// acquired), 6 960 non-mated and 180 mated pairs per modality:
+    ///
+    /// | modality | non-mated μ | σ | mated μ | σ | d′ | weight |
+    /// |---|---|---|---|---|---|---|
+    /// | crease (BOCV) | 0.4596 | 0.0120 | 0.2292 | 0.0519 | 6.115 | 0.4971 |
+    /// | vein (max. curvature) | 0.4588 | 0.0160 | 0.2213 | 0.0519 | 6.186 | 0.5029 |
+    ///
+    /// Regenerate with
+    ///
+    /// ```text
+    /// cargo test --release --features synth --test pipeline_synth -- --ignored --nocapture measure_fusion
+    /// ```
+    ///
+    /// Synthetic figures only: re-measure on real captures of the target sensor before use.
+    fn default() -> Self {
+        Self {
+            crease: ModalityFusion {
+                non_mated_mean_distance: measured::CREASE_MEAN,
+                non_mated_std_distance: measured::CREASE_STD,
+                weight: measured::CREASE_WEIGHT,
+            },
+            vein: ModalityFusion {
+                non_mated_mean_distance: measured::VEIN_MEAN,
+                non_mated_std_distance: measured::VEIN_STD,
+                weight: measured::VEIN_WEIGHT,
+            },
+        }
+    }
+}
+
+/// The operating point: when a fused score means "same palm".
+///
+/// Today the only form is a fused-score threshold (z units, see [`FusionConfig`]): a comparison
+/// is a match when its fused score is **at least** the threshold. The planned form is a target
+/// FMR, `Threshold::fmr(1e-6)`, mapped through a calibration table of fused score → FMR measured
+/// with [`crate::eval`] — **that table is not yet measured**, so no FMR is claimed for any
+/// threshold here.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Threshold {
+    /// Accept when the fused score is `≥ min_fused_score` (z units, finite).
+    FusedScore {
+        /// The smallest fused score accepted.
+        min_fused_score: f64,
+    },
+}
+
+impl Threshold {
+    /// A fused-score threshold.
+    pub fn fused_score(min_fused_score: f64) -> Self {
+        Threshold::FusedScore { min_fused_score }
+    }
+
+    /// The smallest fused score accepted.
+    pub fn min_fused_score(&self) -> f64 {
+        match *self {
+            Threshold::FusedScore { min_fused_score } => min_fused_score,
+        }
+    }
+
+    /// Whether a fused score is accepted.
+    pub fn accepts(&self, fused_score: f64) -> bool {
+        fused_score >= self.min_fused_score()
+    }
+}
+
+impl Default for Threshold {
+    /// Fused score 3.6: just above the largest non-mated fused score (3.536) measured on the
+    /// synthetic development set (see [`FusionConfig::default`]) over 870 non-mated
+    /// probe-vs-enrolment comparisons (3 references each); the smallest of the 30 mated ones was
+    /// 14.69. No false match among those 870, which bounds nothing near 1e-6: an FMR claim needs
+    /// the calibration table, which is not yet measured.
+    fn default() -> Self {
+        Threshold::fused_score(measured::FUSED_MAX_NON_MATED)
+    }
+}
+
+fn issue(field: &str, value: impl ToString, bound: impl Into<String>) -> ConfigIssue {
+    ConfigIssue {
+        field: field.into(),
+        value: value.to_string(),
+        bound: bound.into(),
+    }
+}
+
+impl PipelineConfig {
+    /// Checks every field; the error lists each bad value with its bound, fields named by their
+    /// dotted path (`enrolment.captures_min`, `fusion.vein.weight`, `matching.max_shift_rows`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut issues = Vec::new();
+        if self.schema_version != PIPELINE_CONFIG_SCHEMA_VERSION {
+            issues.push(issue(
+                "schema_version",
+                self.schema_version,
+                format!("must be {PIPELINE_CONFIG_SCHEMA_VERSION}"),
+            ));
+        }
+        if let Err(e) = self.matching.validate() {
+            issues.extend(e.issues);
+        }
+        let e = &self.enrolment;
+        if e.captures_min < 1 {
+            issues.push(issue(
+                "enrolment.captures_min",
+                e.captures_min,
+                "must be ≥ 1",
+            ));
+        }
+        if e.captures_max < e.captures_min.max(1) || e.captures_max > MAX_ENROLMENT_CAPTURES {
+            issues.push(issue(
+                "enrolment.captures_max",
+                e.captures_max,
+                format!(
+                    "must be in [captures_min = {}, {MAX_ENROLMENT_CAPTURES}]",
+                    e.captures_min
+                ),
+            ));
+        }
+        for (field, d) in [
+            (
+                "enrolment.crease_max_consistency_distance",
+                e.crease_max_consistency_distance,
+            ),
+            (
+                "enrolment.vein_max_consistency_distance",
+                e.vein_max_consistency_distance,
+            ),
+        ] {
+            if !(d.is_finite() && d > 0.0 && d <= 1.0) {
+                issues.push(issue(field, d, "must be a distance in (0, 1]"));
+            }
+        }
+        for (name, m) in [("crease", &self.fusion.crease), ("vein", &self.fusion.vein)] {
+            let mu = m.non_mated_mean_distance;
+            if !(mu.is_finite() && mu > 0.0 && mu < 1.0) {
+                issues.push(issue(
+                    &format!("fusion.{name}.non_mated_mean_distance"),
+                    mu,
+                    "must be a distance in (0, 1)",
+                ));
+            }
+            let sigma = m.non_mated_std_distance;
+            if !(sigma.is_finite() && sigma > 0.0 && sigma <= 1.0) {
+                issues.push(issue(
+                    &format!("fusion.{name}.non_mated_std_distance"),
+                    sigma,
+                    "must be in (0, 1]",
+                ));
+            }
+            if !(m.weight.is_finite() && m.weight >= 0.0) {
+                issues.push(issue(
+                    &format!("fusion.{name}.weight"),
+                    m.weight,
+                    "must be finite and ≥ 0",
+                ));
+            }
+        }
+        let (wc, wv) = (self.fusion.crease.weight, self.fusion.vein.weight);
+        if wc.is_finite() && wv.is_finite() && wc >= 0.0 && wv >= 0.0 && wc + wv <= 0.0 {
+            issues.push(issue(
+                "fusion.weight (crease + vein)",
+                wc + wv,
+                "must be > 0 (at least one modality weighted)",
+            ));
+        }
+        let t = self.threshold.min_fused_score();
+        if !t.is_finite() {
+            issues.push(issue(
+                "threshold.fused_score.min_fused_score",
+                t,
+                "must be finite",
+            ));
+        }
+        if self.max_metadata_bytes > MAX_METADATA_BYTES_LIMIT {
+            issues.push(issue(
+                "max_metadata_bytes",
+                self.max_metadata_bytes,
+                format!("must be ≤ {MAX_METADATA_BYTES_LIMIT} bytes"),
+            ));
+        }
+        ConfigError::check(issues)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_round_trips() {
+        let c = PipelineConfig::default();
+        c.validate().unwrap();
+        let json = serde_json::to_string(&c).unwrap();
+        let back: PipelineConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn validate_lists_every_issue() {
+        let mut c = PipelineConfig {
+            schema_version: 7,
+            max_metadata_bytes: MAX_METADATA_BYTES_LIMIT + 1,
+            threshold: Threshold::fused_score(f64::NAN),
+            ..PipelineConfig::default()
+        };
+        c.matching.max_shift_rows = 200;
+        c.enrolment.captures_min = 0;
+        c.enrolment.captures_max = 40;
+        c.enrolment.crease_max_consistency_distance = 0.0;
+        c.enrolment.vein_max_consistency_distance = 1.5;
+        c.fusion.crease.non_mated_mean_distance = 1.0;
+        c.fusion.crease.non_mated_std_distance = 0.0;
+        c.fusion.vein.weight = -1.0;
+        let err = c.validate().unwrap_err();
+        let fields: Vec<&str> = err.issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "schema_version",
+                "matching.max_shift_rows",
+                "enrolment.captures_min",
+                "enrolment.captures_max",
+                "enrolment.crease_max_consistency_distance",
+                "enrolment.vein_max_consistency_distance",
+                "fusion.crease.non_mated_mean_distance",
+                "fusion.crease.non_mated_std_distance",
+                "fusion.vein.weight",
+                "threshold.fused_score.min_fused_score",
+                "max_metadata_bytes",
+            ]
+        );
+        assert_eq!(err.issues[0].value, "7");
+        assert_eq!(err.issues[0].bound, "must be 1");
+        assert!(err.issues[3].bound.contains("16"), "{}", err.issues[3]);
+    }
+
+    #[test]
+    fn zero_total_weight_is_rejected() {
+        let mut c = PipelineConfig::default();
+        c.fusion.crease.weight = 0.0;
+        c.fusion.vein.weight = 0.0;
+        let err = c.validate().unwrap_err();
+        assert_eq!(err.issues.len(), 1);
+        assert!(err.issues[0].field.starts_with("fusion.weight"));
+    }
+
+    #[test]
+    fn captures_max_below_min_is_rejected() {
+        let mut c = PipelineConfig::default();
+        c.enrolment.captures_min = 4;
+        c.enrolment.captures_max = 3;
+        let err = c.validate().unwrap_err();
+        assert_eq!(err.issues.len(), 1);
+        assert_eq!(err.issues[0].field, "enrolment.captures_max");
+        assert_eq!(err.issues[0].value, "3");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_at_every_level() {
+        let good = serde_json::to_value(PipelineConfig::default()).unwrap();
+        for path in [&[][..], &["enrolment"], &["fusion", "vein"], &["matching"]] {
+            let mut v = good.clone();
+            let mut obj = &mut v;
+            for p in path {
+                obj = obj.get_mut(*p).unwrap();
+            }
+            obj.as_object_mut()
+                .unwrap()
+                .insert("roi_size".into(), serde_json::json!(1));
+            let err = serde_json::from_value::<PipelineConfig>(v).unwrap_err();
+            assert!(err.to_string().contains("unknown field"), "{path:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn threshold_accepts_at_and_above() {
+        let t = Threshold::fused_score(2.0);
+        assert!(t.accepts(2.0));
+        assert!(t.accepts(5.0));
+        assert!(!t.accepts(1.999));
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, r#"{"fused_score":{"min_fused_score":2.0}}"#);
+    }
+
+    #[test]
+    fn z_is_impostor_centred() {
+        let m = ModalityFusion {
+            non_mated_mean_distance: 0.45,
+            non_mated_std_distance: 0.02,
+            weight: 1.0,
+        };
+        assert_eq!(m.z(0.45), 0.0);
+        assert!((m.z(0.41) - 2.0).abs() < 1e-12);
+        assert!(m.z(0.5) < 0.0);
+    }
+}
