@@ -361,11 +361,11 @@ fn check_modality(args: &Args) -> Result<(), String> {
         return Err("--modality fused: not yet available: needs paired VIS/NIR acquisition and score fusion (not in openpalm yet); use crease or vein"
             .into());
     }
-    Ok(())
+    extractor_name(args).map(drop)
 }
 
-/// Extraction, comparisons and output files for any template source.
-fn run_pipeline(args: &Args, templates: &Templates, label: &str) -> Result<(), String> {
+/// The `--extractor` (or the modality's default), checked against the modality.
+fn extractor_name(args: &Args) -> Result<String, String> {
     let name = args.extractor.clone().unwrap_or_else(|| {
         match args.modality {
             ModalityArg::Vein => "vein_bocv",
@@ -381,6 +381,12 @@ fn run_pipeline(args: &Args, templates: &Templates, label: &str) -> Result<(), S
             args.modality
         ));
     }
+    Ok(name)
+}
+
+/// Extraction, comparisons and output files for any template source.
+fn run_pipeline(args: &Args, templates: &Templates, label: &str) -> Result<(), String> {
+    let name = extractor_name(args)?;
     let progress = Progress::new("extracting", templates.count(), true);
     let (entries, landmarks) = match name.as_str() {
         "bocv" => templates.extract(&OrientedCodeExtractor::bocv(), &progress),
