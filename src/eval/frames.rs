@@ -19,12 +19,12 @@
 //! (`openpalm::synth` ground truth puts pixel centres at `i + ½`; subtract ½ to compare.)
 //!
 //! # Synthetic data sets (feature `synth`)
-//! [`SyntheticSet`] names `N` identities × `M` samples the way a folder export does
+//! `SyntheticSet` names `N` identities × `M` samples the way a folder export does
 //! (`s00000/000.png`; identity seed = subject index, sample seed = sample index, default
-//! [`CaptureOptions`](crate::synth::CaptureOptions)), and [`SyntheticSet::extract_templates`]
+//! `openpalm::synth::CaptureOptions`), and `SyntheticSet::extract_templates`
 //! runs the same frame path in process without writing images: the visible gray frame for
 //! crease, the NIR frame for vein. Because PNG is lossless, a folder written with
-//! [`SyntheticSet::export`] and read back through [`DetectedRoi`] gives identical templates and
+//! `SyntheticSet::export` and read back through [`DetectedRoi`] gives identical templates and
 //! identical distances.
 
 use std::io::Write;
