@@ -66,3 +66,64 @@ fn vein_folder_equals_in_process() {
         OrientedCodeExtractor::vein_bocv(),
     );
 }
+
+/// Colour (RGB PNG), gray and NIR frame files are all acquired, and the landmarks agree with
+/// the generator's ground truth (which puts pixel centres at `i + ½`, openpalm at integers).
+#[test]
+fn colour_gray_and_nir_files_are_acquired_at_the_true_valleys() {
+    use openpalm::synth::{CaptureOptions, Generator, Identity};
+    let generator = Generator::new(CaptureOptions {
+        color: true,
+        ..CaptureOptions::default()
+    })
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("openpalm-synth-colour-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Per channel (rgb, gray, nir): worst-valley error of each acquired frame, and FTAs.
+    let mut errors = [Vec::new(), Vec::new(), Vec::new()];
+    let mut failures = [0; 3];
+    for seed in 10u64..16 {
+        let cap = generator.capture(&Identity::from_seed(seed), 0);
+        let rgb = dir.join(format!("{seed}_rgb.png"));
+        let gray = dir.join(format!("{seed}_gray.png"));
+        let nir = dir.join(format!("{seed}_nir.png"));
+        cap.rgb.as_ref().unwrap().save(&rgb).unwrap();
+        cap.visible.save(&gray).unwrap();
+        cap.nir.save(&nir).unwrap();
+        let truth = cap.truth.valleys;
+        for (c, (path, spectrum)) in [
+            (&rgb, Spectrum::Visible),
+            (&gray, Spectrum::Visible),
+            (&nir, Spectrum::NearInfrared { wavelength_nm: 850 }),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            match DetectedRoi::new(spectrum).acquire_with_landmarks(path, 128) {
+                Ok((roi, [im, rl])) => {
+                    assert_eq!(roi.side(), 128);
+                    let err =
+                        |p: [f32; 2], t: [f32; 2]| (p[0] - (t[0] - 0.5)).hypot(p[1] - (t[1] - 0.5));
+                    errors[c].push(err(im, truth[0]).max(err(rl, truth[2])));
+                }
+                Err(e) => {
+                    // A typed detector (or quality) reason, never a decoding problem.
+                    assert!(matches!(e, openpalm::Error::Roi(_)), "{e}");
+                    failures[c] += 1;
+                }
+            }
+        }
+    }
+    for (c, name) in ["rgb", "gray", "nir"].into_iter().enumerate() {
+        let e = &mut errors[c];
+        assert!(e.len() >= 4, "{name}: only {} of 6 acquired", e.len());
+        assert_eq!(e.len() + failures[c], 6);
+        e.sort_by(f32::total_cmp);
+        let median = e[e.len() / 2];
+        assert!(
+            median < 3.0,
+            "{name}: median worst-valley error {median} px ({e:?})"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
