@@ -25,10 +25,27 @@
 //! addition to the files above, `fta.csv` (`image,reason`) and `rejected.csv` (pairs with
 //! insufficient overlap, counted as non-matches; see `openpalm::eval::experiment`).
 //!
-//! `--input frame` (the default) and `--synthetic` need ROI detection (and the synthetic
-//! generator) and are not available yet; their arguments are already parsed and checked so that
-//! scripts can be written against this interface. Frame-level ROI detection plugs in as another
-//! `openpalm::eval::experiment::AcquireRoi` implementation (see `acquisition` below).
+//! `--images DIR` with `--input frame` (the default) takes full-hand frames (gray, NIR or colour):
+//! each is decoded under the sensor module's `FrameLimits`, `openpalm::roi::FullHandDetector`
+//! (default configuration) finds the palm ROI, and everything else runs as above. A frame the
+//! detector rejects is a failure to acquire with the detector's reason in `fta.csv`. It also
+//! writes `landmarks.csv` (`image,x_im,y_im,x_rl,y_rl`: the index–middle and ring–little valley
+//! of every acquired frame in frame pixels, pixel centres at integer coordinates, as
+//! `openpalm::roi::Landmarks`).
+//!
+//! `--synthetic NxM` (or `N×M`; needs `--features synth`) generates N identities × M samples
+//! of `openpalm::synth` in process — the visible frame for crease, the NIR frame for vein — and
+//! runs the same frame path without writing images. `examples/synth_export.rs` writes the same
+//! set as a folder (`DIR/s00000/000.png`, lossless), on which `--images DIR` gives the same
+//! scores and EER:
+//!
+//! ```text
+//! cargo run --release --features synth --example synth_export -- --synthetic 20x4 --out /tmp/syn
+//! cargo run --release --features synth --example evaluate -- --images /tmp/syn --out /tmp/ev_folder
+//! cargo run --release --features synth --example evaluate -- --synthetic 20x4 --out /tmp/ev_synth
+//! ```
+//!
+//! `--modality fused` is not available yet (it needs score fusion).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -39,6 +56,7 @@ use openpalm::eval::dataset::{Dataset, DatasetLimits};
 use openpalm::eval::experiment::{
     self, AcquireRoi, NonMatedPlan, Progress, RoiFiles, TemplateEntry,
 };
+use openpalm::eval::frames::{self, DetectedRoi, LandmarkRow};
 use openpalm::eval::scores::{self, ScoreReadLimits};
 use openpalm::eval::{
     Acquisition, STANDARD_FMR_TARGETS, ScoreRecord, ScoreSet, VerificationReport, bootstrap,
@@ -218,40 +236,76 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
 /// Extractor names accepted by `--extractor`.
 const EXTRACTORS: [&str; 5] = ["bocv", "comp_code", "doc", "vein_bocv", "max_curvature"];
 
-/// The acquisition step (image file → ROI) for an input kind.
-fn acquisition(input: InputKind, modality: ModalityArg) -> Result<Box<dyn AcquireRoi>, String> {
-    let spectrum = match modality {
+/// The spectrum recorded with decoded frames of a modality.
+fn spectrum(modality: ModalityArg) -> Spectrum {
+    match modality {
         ModalityArg::Vein => Spectrum::NearInfrared { wavelength_nm: 850 },
         _ => Spectrum::Visible,
-    };
-    match input {
-        InputKind::Roi => Ok(Box::new(RoiFiles::new(spectrum))),
-        InputKind::Frame => Err("--input frame: not yet available: needs ROI detection (not in openpalm yet). For folders of already-cropped palm ROIs use --input roi."
-            .into()),
     }
 }
 
-/// Runs the image-folder experiment; returns the comparisons' report lines.
-fn run_images(args: &Args, dir: &Path, input: InputKind) -> Result<(), String> {
-    if args.modality == ModalityArg::Fused {
-        return Err("--modality fused: not yet available: needs paired VIS/NIR acquisition and score fusion (not in openpalm yet); use crease or vein"
-            .into());
-    }
-    let acquire = acquisition(input, args.modality)?;
-    let name = args.extractor.clone().unwrap_or_else(|| {
-        match args.modality {
-            ModalityArg::Vein => "vein_bocv",
-            _ => "bocv",
+/// Where templates come from: a folder (cropped ROIs or full frames) or the generator.
+enum Templates {
+    RoiFolder(Dataset, RoiFiles),
+    FrameFolder(Dataset, DetectedRoi),
+    #[cfg(feature = "synth")]
+    Synthetic(
+        openpalm::eval::frames::SyntheticSet,
+        openpalm::eval::frames::SyntheticChannelKind,
+        DetectedRoi,
+    ),
+}
+
+impl Templates {
+    fn describe(&self) -> String {
+        match self {
+            Templates::RoiFolder(_, a) => a.describe(),
+            Templates::FrameFolder(_, a) => a.describe(),
+            #[cfg(feature = "synth")]
+            Templates::Synthetic(set, channel, a) => format!(
+                "in-process synthetic {}x{} ({channel:?} frames, default CaptureOptions), {}",
+                set.subjects(),
+                set.samples(),
+                a.describe()
+            ),
         }
-        .into()
-    });
-    let vein_extractor = matches!(name.as_str(), "vein_bocv" | "max_curvature");
-    if vein_extractor != (args.modality == ModalityArg::Vein) {
-        return Err(format!(
-            "--extractor {name} does not fit --modality {:?}: crease uses bocv, comp_code or              doc; vein uses vein_bocv or max_curvature",
-            args.modality
-        ));
     }
+
+    fn count(&self) -> u64 {
+        match self {
+            Templates::RoiFolder(d, _) | Templates::FrameFolder(d, _) => d.image_count() as u64,
+            #[cfg(feature = "synth")]
+            Templates::Synthetic(set, _, _) => u64::from(set.subjects()) * u64::from(set.samples()),
+        }
+    }
+
+    /// Templates, and the landmarks when ROI detection ran.
+    fn extract<E: FeatureExtractor + Clone + Send + Sync>(
+        &self,
+        extractor: &E,
+        progress: &Progress,
+    ) -> (Vec<TemplateEntry>, Option<Vec<LandmarkRow>>) {
+        match self {
+            Templates::RoiFolder(d, a) => (
+                experiment::extract_templates(d, a, extractor, progress),
+                None,
+            ),
+            Templates::FrameFolder(d, a) => {
+                let (e, l) = frames::extract_frame_templates(d, a, extractor, progress);
+                (e, Some(l))
+            }
+            #[cfg(feature = "synth")]
+            Templates::Synthetic(set, channel, a) => {
+                let (e, l) = set.extract_templates(*channel, a, extractor, progress);
+                (e, Some(l))
+            }
+        }
+    }
+}
+
+/// Runs the image-folder experiment.
+fn run_images(args: &Args, dir: &Path, input: InputKind) -> Result<(), String> {
+    check_modality(args)?;
     let dataset = Dataset::scan(dir, &DatasetLimits::default()).map_err(|e| e.to_string())?;
     eprintln!(
         "{}: {} subjects, {} images, {} entries skipped",
@@ -263,33 +317,83 @@ fn run_images(args: &Args, dir: &Path, input: InputKind) -> Result<(), String> {
     for s in &dataset.skipped {
         eprintln!("  skipped {}: {}", s.path.display(), s.reason);
     }
-    let progress = Progress::new("extracting", dataset.image_count() as u64, true);
-    let entries: Vec<TemplateEntry> = match name.as_str() {
-        "bocv" => extract(
-            &dataset,
-            &*acquire,
-            &OrientedCodeExtractor::bocv(),
-            &progress,
-        ),
-        "comp_code" => extract(
-            &dataset,
-            &*acquire,
-            &OrientedCodeExtractor::comp_code(),
-            &progress,
-        ),
-        "doc" => extract(
-            &dataset,
-            &*acquire,
-            &OrientedCodeExtractor::double_orientation(),
-            &progress,
-        ),
-        "vein_bocv" => extract(
-            &dataset,
-            &*acquire,
-            &OrientedCodeExtractor::vein_bocv(),
-            &progress,
-        ),
-        "max_curvature" => extract(&dataset, &*acquire, &MaxCurvatureVein::default(), &progress),
+    let templates = match input {
+        InputKind::Roi => Templates::RoiFolder(dataset, RoiFiles::new(spectrum(args.modality))),
+        InputKind::Frame => {
+            Templates::FrameFolder(dataset, DetectedRoi::new(spectrum(args.modality)))
+        }
+    };
+    let label = args.label.clone().unwrap_or_else(|| {
+        dir.file_name()
+            .map_or("images".into(), |s| s.to_string_lossy().into_owned())
+    });
+    run_pipeline(args, &templates, &label)
+}
+
+/// Runs the in-process synthetic experiment (feature `synth`).
+#[cfg(feature = "synth")]
+fn run_synthetic(args: &Args, subjects: u32, samples: u32) -> Result<(), String> {
+    use openpalm::eval::frames::{SyntheticChannelKind, SyntheticSet};
+    check_modality(args)?;
+    let set = SyntheticSet::new(subjects, samples).map_err(|e| format!("--synthetic: {e}"))?;
+    let channel = match args.modality {
+        ModalityArg::Vein => SyntheticChannelKind::NearInfrared,
+        _ => SyntheticChannelKind::Visible,
+    };
+    let templates = Templates::Synthetic(set, channel, DetectedRoi::new(spectrum(args.modality)));
+    let label = args
+        .label
+        .clone()
+        .unwrap_or_else(|| format!("synthetic {subjects}x{samples}"));
+    run_pipeline(args, &templates, &label)
+}
+
+#[cfg(not(feature = "synth"))]
+fn run_synthetic(_: &Args, subjects: u32, samples: u32) -> Result<(), String> {
+    Err(format!(
+        "--synthetic {subjects}x{samples}: the synthetic generator is behind the `synth` feature; \
+         run `cargo run --release --features synth --example evaluate -- --synthetic {subjects}x{samples} --out OUT`"
+    ))
+}
+
+fn check_modality(args: &Args) -> Result<(), String> {
+    if args.modality == ModalityArg::Fused {
+        return Err("--modality fused: not yet available: needs paired VIS/NIR acquisition and score fusion (not in openpalm yet); use crease or vein"
+            .into());
+    }
+    extractor_name(args).map(drop)
+}
+
+/// The `--extractor` (or the modality's default), checked against the modality.
+fn extractor_name(args: &Args) -> Result<String, String> {
+    let name = args.extractor.clone().unwrap_or_else(|| {
+        match args.modality {
+            ModalityArg::Vein => "vein_bocv",
+            _ => "bocv",
+        }
+        .into()
+    });
+    let vein_extractor = matches!(name.as_str(), "vein_bocv" | "max_curvature");
+    if vein_extractor != (args.modality == ModalityArg::Vein) {
+        return Err(format!(
+            "--extractor {name} does not fit --modality {:?}: crease uses bocv, comp_code or \
+             doc; vein uses vein_bocv or max_curvature",
+            args.modality
+        ));
+    }
+    Ok(name)
+}
+
+/// Extraction, comparisons and output files for any template source.
+fn run_pipeline(args: &Args, templates: &Templates, label: &str) -> Result<(), String> {
+    let name = extractor_name(args)?;
+    let progress = Progress::new("extracting", templates.count(), true);
+    let (entries, landmarks) = match name.as_str() {
+        "bocv" => templates.extract(&OrientedCodeExtractor::bocv(), &progress),
+        "comp_code" => templates.extract(&OrientedCodeExtractor::comp_code(), &progress),
+        "doc" => templates.extract(&OrientedCodeExtractor::double_orientation(), &progress),
+        "vein_bocv" => templates.extract(&OrientedCodeExtractor::vein_bocv(), &progress),
+        "max_curvature" => templates.extract(&MaxCurvatureVein::default(), &progress),
         other => return Err(format!("--extractor {other}: unknown")),
     };
     let algorithm = entries
@@ -309,18 +413,21 @@ fn run_images(args: &Args, dir: &Path, input: InputKind) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let setup = format!(
         "acquisition: {}; extractor: {name} ({algorithm}); matcher: shifts ±{} rows × ±{} cols (cells), min overlap {} of the cells; non-mated: {plan:?}",
-        acquire.describe(),
+        templates.describe(),
         config.max_shift_rows,
         config.max_shift_cols,
         config.min_overlap_fraction
     );
-    let label = args.label.clone().unwrap_or_else(|| {
-        dir.file_name()
-            .map_or("images".into(), |s| s.to_string_lossy().into_owned())
-    });
-    let (report, written) = result
-        .write_outputs(&args.out, &setup, &label)
+    let (report, mut written) = result
+        .write_outputs(&args.out, &setup, label)
         .map_err(|e| e.to_string())?;
+    if let Some(rows) = landmarks {
+        let p = args.out.join("landmarks.csv");
+        let f = File::create(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        frames::write_landmarks_csv(BufWriter::new(f), &rows)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+        written.push(p);
+    }
     println!("{label}: {setup}\n{}", report.summary_table());
     let names: Vec<_> = written
         .iter()
@@ -328,15 +435,6 @@ fn run_images(args: &Args, dir: &Path, input: InputKind) -> Result<(), String> {
         .collect();
     println!("wrote {}/{{{}}}", args.out.display(), names.join(", "));
     Ok(())
-}
-
-fn extract<E: FeatureExtractor + Clone + Send + Sync>(
-    dataset: &Dataset,
-    acquire: &dyn AcquireRoi,
-    extractor: &E,
-    progress: &Progress,
-) -> Vec<TemplateEntry> {
-    experiment::extract_templates(dataset, acquire, extractor, progress)
 }
 
 /// Comparisons and acquisition counts from a source.
@@ -366,10 +464,8 @@ fn comparisons(args: &Args) -> Result<Comparisons, String> {
         }
         // Image folders are evaluated by `run_images`, which `main` calls instead.
         Source::Images { .. } => Err("internal: --images is handled by run_images".into()),
-        Source::Synthetic { subjects, samples } => Err(format!(
-            "--synthetic {subjects}x{samples}: not yet available: needs ROI detection and the \
-             synthetic palm generator (not in openpalm yet)."
-        )),
+        // The synthetic set is evaluated by `run_synthetic`, which `main` calls instead.
+        Source::Synthetic { .. } => Err("internal: --synthetic is handled by run_synthetic".into()),
     }
 }
 
@@ -460,6 +556,9 @@ fn main() -> ExitCode {
         if let Source::Images { dir, input } = &args.source {
             return run_images(&args, dir, *input);
         }
+        if let Source::Synthetic { subjects, samples } = args.source {
+            return run_synthetic(&args, subjects, samples);
+        }
         let (records, acquisition, label) = comparisons(&args)?;
         let report = write_outputs(&args, &records, acquisition, &label)?;
         println!("{label}\n{}", report.summary_table());
@@ -530,25 +629,34 @@ mod tests {
     }
 
     #[test]
-    fn pipeline_modes_say_not_yet_available() {
-        let a = parse_args(&argv("--images d --out o")).unwrap();
+    fn fused_says_not_yet_available_and_synthetic_needs_its_feature() {
+        for cmd in [
+            "--images d --input roi --modality fused --out o",
+            "--images d --modality fused --out o",
+        ] {
+            let a = parse_args(&argv(cmd)).unwrap();
+            let Source::Images { dir, input } = &a.source else {
+                panic!()
+            };
+            let e = run_images(&a, dir, *input).unwrap_err();
+            assert!(e.contains("not yet available"), "{e}");
+        }
+        let a = parse_args(&argv("--synthetic 3x2 --modality fused --out o")).unwrap();
+        let e = run_synthetic(&a, 3, 2).unwrap_err();
+        if cfg!(feature = "synth") {
+            assert!(e.contains("not yet available"), "{e}");
+        } else {
+            assert!(e.contains("--features synth"), "{e}");
+        }
+        // --input frame (the default) is a real acquisition now: a missing folder is a
+        // dataset error, not "not yet available".
+        let a = parse_args(&argv("--images /nonexistent/openpalm --out o")).unwrap();
         let Source::Images { dir, input } = &a.source else {
             panic!()
         };
+        assert_eq!(*input, InputKind::Frame);
         let e = run_images(&a, dir, *input).unwrap_err();
-        assert!(e.contains("not yet available: needs ROI detection"), "{e}");
-        let a = parse_args(&argv("--synthetic 3x2 --out o")).unwrap();
-        let e = comparisons(&a).unwrap_err();
-        assert!(e.contains("not yet available: needs ROI detection"), "{e}");
-        let a = parse_args(&argv("--images d --input roi --modality fused --out o")).unwrap();
-        let Source::Images { dir, input } = &a.source else {
-            panic!()
-        };
-        assert!(
-            run_images(&a, dir, *input)
-                .unwrap_err()
-                .contains("not yet available")
-        );
+        assert!(!e.contains("not yet available"), "{e}");
     }
 
     #[test]

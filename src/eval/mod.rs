@@ -30,7 +30,8 @@
 //! - [`report`]: [`VerificationReport`], the `metrics.json` content.
 //! - [`dataset`] and [`experiment`]: image folders `DIR/<subject>/<sample>.<ext>` → templates
 //!   (parallel) → all mated and all or a seeded sample of non-mated comparisons, with FTA and
-//!   insufficient-overlap accounting (the `evaluate --images` example).
+//!   insufficient-overlap accounting (the `evaluate --images` example); [`frames`]: frame-level
+//!   acquisition with ROI detection and valley landmarks, and in-process synthetic data sets.
 //! - [`bootstrap`]: subject-level bootstrap confidence intervals (seeded) for the EER and FNMR
 //!   at fixed FMR.
 //! - `plot` (cargo feature `plot`, on by default): DET curves on normal-deviate axes and
@@ -49,6 +50,7 @@
 pub mod bootstrap;
 pub mod dataset;
 pub mod experiment;
+pub mod frames;
 pub mod identification;
 mod metrics;
 #[cfg(feature = "plot")]
