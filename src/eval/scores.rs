@@ -383,6 +383,21 @@ fn parse_csv_record(line: &str) -> Result<ScoreRecord, ScoreFileIssue> {
     })
 }
 
+/// A written distance must be finite (neither format can represent NaN or infinity).
+fn check_distance(line: u64, distance: f64) -> Result<(), EvalError> {
+    if distance.is_finite() {
+        Ok(())
+    } else {
+        Err(err(
+            line,
+            ScoreFileIssue::NonFinite {
+                field: "distance",
+                found: distance.to_string(),
+            },
+        ))
+    }
+}
+
 /// Writes records as openpalm CSV (comment line, header, one line per record).
 ///
 /// # Errors
@@ -395,15 +410,7 @@ pub fn write_csv<W: Write>(mut w: W, records: &[ScoreRecord]) -> Result<(), Eval
         let line = i as u64 + 3;
         check_id("probe", &r.probe).map_err(|e| err(line, e))?;
         check_id("reference", &r.reference).map_err(|e| err(line, e))?;
-        if !r.distance.is_finite() {
-            return Err(err(
-                line,
-                ScoreFileIssue::NonFinite {
-                    field: "distance",
-                    found: r.distance.to_string(),
-                },
-            ));
-        }
+        check_distance(line, r.distance)?;
         writeln!(
             w,
             "{},{},{},{}",
@@ -501,15 +508,7 @@ pub fn write_bob4<W: Write>(mut w: W, records: &[ScoreRecord]) -> Result<(), Eva
         let line = i as u64 + 1;
         check_bob_id("probe", &r.probe).map_err(|e| err(line, e))?;
         check_bob_id("reference", &r.reference).map_err(|e| err(line, e))?;
-        if !r.distance.is_finite() {
-            return Err(err(
-                line,
-                ScoreFileIssue::NonFinite {
-                    field: "distance",
-                    found: r.distance.to_string(),
-                },
-            ));
-        }
+        check_distance(line, r.distance)?;
         if !r.mated && r.probe == r.reference {
             return Err(err(
                 line,

@@ -442,6 +442,16 @@ pub fn kappa(
     Ok(Array3::from_shape_vec((4, h, w), s.kappa).expect("4·h·w values"))
 }
 
+impl MaxCurvScratch {
+    /// A fresh scratch sized for `h × w`, with one step run on it (the public step functions).
+    fn run_step(h: usize, w: usize, step: impl FnOnce(&mut MaxCurvScratch)) -> MaxCurvScratch {
+        let mut s = MaxCurvScratch::default();
+        s.resize(h, w);
+        step(&mut s);
+        s
+    }
+}
+
 /// Step 2: vein-centre scores `Vt` from the curvature planes (shape `(4, H, W)`).
 pub fn vein_centres(kappa: ArrayView3<'_, f64>) -> Result<Array2<f64>, FeatureError> {
     let (d, h, w) = kappa.dim();
@@ -449,11 +459,11 @@ pub fn vein_centres(kappa: ArrayView3<'_, f64>) -> Result<Array2<f64>, FeatureEr
         return Err(FeatureError::KappaPlanes { found: d });
     }
     check_size(h, w)?;
-    let mut s = MaxCurvScratch::default();
-    s.resize(h, w);
-    s.kappa.clear();
-    s.kappa.extend(kappa.iter().copied());
-    s.compute_vt();
+    let s = MaxCurvScratch::run_step(h, w, |s| {
+        s.kappa.clear();
+        s.kappa.extend(kappa.iter().copied());
+        s.compute_vt();
+    });
     Ok(Array2::from_shape_vec((h, w), s.vt).expect("h·w values"))
 }
 
@@ -462,11 +472,11 @@ pub fn vein_centres(kappa: ArrayView3<'_, f64>) -> Result<Array2<f64>, FeatureEr
 pub fn connect_centres(vt: ArrayView2<'_, f64>) -> Result<Array2<f64>, FeatureError> {
     let (h, w) = vt.dim();
     check_size(h, w)?;
-    let mut s = MaxCurvScratch::default();
-    s.resize(h, w);
-    s.vt.clear();
-    s.vt.extend(vt.iter().copied());
-    s.compute_g();
+    let s = MaxCurvScratch::run_step(h, w, |s| {
+        s.vt.clear();
+        s.vt.extend(vt.iter().copied());
+        s.compute_g();
+    });
     Ok(Array2::from_shape_vec((h, w), s.g).expect("h·w values"))
 }
 
@@ -475,11 +485,11 @@ pub fn connect_centres(vt: ArrayView2<'_, f64>) -> Result<Array2<f64>, FeatureEr
 pub fn binarise(g: ArrayView2<'_, f64>) -> Result<Array2<bool>, FeatureError> {
     let (h, w) = g.dim();
     check_size(h, w)?;
-    let mut s = MaxCurvScratch::default();
-    s.resize(h, w);
-    s.g.clear();
-    s.g.extend(g.iter().copied());
-    s.compute_binary();
+    let s = MaxCurvScratch::run_step(h, w, |s| {
+        s.g.clear();
+        s.g.extend(g.iter().copied());
+        s.compute_binary();
+    });
     Ok(Array2::from_shape_vec((h, w), s.veins).expect("h·w values"))
 }
 
