@@ -45,10 +45,27 @@
 //! cargo run --release --features synth --example evaluate -- --synthetic 20x4 --out /tmp/ev_synth
 //! ```
 //!
-//! `--modality fused` is not available yet (it needs score fusion).
+//! `--modality fused` fuses crease and vein at score level (`openpalm::eval::fusion`). Images
+//! are pairs `DIR/<subject>/<sample>_vis.<ext>` and `<sample>_nir.<ext>` (`--synthetic` uses
+//! the generator's visible + NIR pair of each capture; `synth_export --modality fused` writes such a
+//! folder): ROI detection + BOCV on the visible frame, ROI detection + maximum curvature on the
+//! NIR frame (the pipeline's extractors), every pair compared in each modality and fused with
+//! the pipeline's z-score fusion (`ModalityFusion::fuse`). `--fusion-params development` (the
+//! default) estimates μ, σ and the weights on the first half of the subjects and reports only
+//! the second half; `--fusion-params pipeline` applies the pipeline's documented defaults
+//! (`FusionConfig::default`) and evaluates every subject. A sample fails to acquire only when
+//! both frames fail; a pair missing one modality is fused from the other and counted
+//! (`metrics.json` → `fusion.pairs`). `fta.csv` lists every failed frame with its reason,
+//! `landmarks.csv` the valleys of both frames, and `metrics.json` adds a `fusion` section with
+//! the parameters, where they came from, and crease and vein alone on the same pairs.
+//!
+//! ```text
+//! cargo run --release --features synth --example synth_export -- --synthetic 20x4 --modality fused --out /tmp/synf
+//! cargo run --release --features synth --example evaluate -- --images /tmp/synf --modality fused --out /tmp/ev_fused
+//! ```
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::io::{BufReader, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -56,20 +73,23 @@ use openpalm::eval::dataset::{Dataset, DatasetLimits};
 use openpalm::eval::experiment::{
     self, AcquireRoi, NonMatedPlan, Progress, RoiFiles, TemplateEntry,
 };
-use openpalm::eval::frames::{self, DetectedRoi, LandmarkRow};
+use openpalm::eval::frames::{self, DetectedRoi, ExtractorPair, LandmarkRow};
+use openpalm::eval::fusion;
 use openpalm::eval::scores::{self, ScoreReadLimits};
 use openpalm::eval::{
     Acquisition, STANDARD_FMR_TARGETS, ScoreRecord, ScoreSet, VerificationReport, bootstrap,
 };
 use openpalm::features::{FeatureExtractor, MaxCurvatureVein, OrientedCodeExtractor};
 use openpalm::matching::MatchConfig;
+use openpalm::pipeline::FusionConfig;
 use openpalm::sensor::Spectrum;
 
 const USAGE: &str = "usage:
   evaluate --scores FILE --out OUT [--label NAME] [--fta FAILED/ATTEMPTS] [--bootstrap N [--seed S]]
   evaluate --images DIR --out OUT [--modality crease|vein|fused] [--input frame|roi]
            [--extractor bocv|comp_code|doc|vein_bocv|max_curvature] [--non-mated all|N] [--seed S]
-  evaluate --synthetic N_SUBJECTSxN_SAMPLES --out OUT [--modality crease|vein|fused]";
+  evaluate --synthetic N_SUBJECTSxN_SAMPLES --out OUT [--modality crease|vein|fused]
+  (fused: [--fusion-params development|pipeline])";
 
 /// Which features are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +128,9 @@ struct Args {
     extractor: Option<String>,
     /// `None`: all non-mated pairs.
     non_mated: Option<u64>,
+    /// Fused: estimate the fusion parameters on a development split (`true`) or use the
+    /// pipeline's defaults.
+    fusion_development: bool,
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
@@ -123,6 +146,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
     let mut seed = 1;
     let mut extractor = None;
     let mut non_mated = None;
+    let mut fusion_development = true;
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -206,6 +230,17 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                     })?)
                 };
             }
+            "--fusion-params" => {
+                fusion_development = match value()?.as_str() {
+                    "development" => true,
+                    "pipeline" => false,
+                    other => {
+                        return Err(format!(
+                            "--fusion-params {other}: expected development or pipeline"
+                        ));
+                    }
+                }
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -230,6 +265,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         seed,
         extractor,
         non_mated,
+        fusion_development,
     })
 }
 
@@ -306,6 +342,9 @@ impl Templates {
 /// Runs the image-folder experiment.
 fn run_images(args: &Args, dir: &Path, input: InputKind) -> Result<(), String> {
     check_modality(args)?;
+    if args.modality == ModalityArg::Fused {
+        return run_fused_images(args, dir, input);
+    }
     let dataset = Dataset::scan(dir, &DatasetLimits::default()).map_err(|e| e.to_string())?;
     eprintln!(
         "{}: {} subjects, {} images, {} entries skipped",
@@ -336,6 +375,27 @@ fn run_synthetic(args: &Args, subjects: u32, samples: u32) -> Result<(), String>
     use openpalm::eval::frames::{SyntheticChannelKind, SyntheticSet};
     check_modality(args)?;
     let set = SyntheticSet::new(subjects, samples).map_err(|e| format!("--synthetic: {e}"))?;
+    if args.modality == ModalityArg::Fused {
+        if args.fusion_development && subjects < 4 {
+            return Err(format!(
+                "--synthetic {subjects}x{samples} --modality fused: estimating the fusion on a \
+                 development split needs at least 4 subjects (two per split); use more or \
+                 --fusion-params pipeline"
+            ));
+        }
+        let progress = Progress::new("extracting", u64::from(subjects) * u64::from(samples), true);
+        let (entries, landmarks) =
+            set.extract_fused_templates(&fused_acquire(), &fused_extractors, &progress);
+        let label = args
+            .label
+            .clone()
+            .unwrap_or_else(|| format!("synthetic {subjects}x{samples} fused"));
+        let describe = format!(
+            "in-process synthetic {subjects}x{samples} (visible + NIR frames, default CaptureOptions), {}",
+            DetectedRoi::new(Spectrum::Visible).describe()
+        );
+        return run_fused_pipeline(args, &entries, &landmarks, &describe, &label);
+    }
     let channel = match args.modality {
         ModalityArg::Vein => SyntheticChannelKind::NearInfrared,
         _ => SyntheticChannelKind::Visible,
@@ -358,10 +418,171 @@ fn run_synthetic(_: &Args, subjects: u32, samples: u32) -> Result<(), String> {
 
 fn check_modality(args: &Args) -> Result<(), String> {
     if args.modality == ModalityArg::Fused {
-        return Err("--modality fused: not yet available: needs paired VIS/NIR acquisition and score fusion (not in openpalm yet); use crease or vein"
-            .into());
+        if let Some(e) = &args.extractor {
+            return Err(format!(
+                "--extractor {e} with --modality fused: fused runs the pipeline's extractors \
+                 (bocv on the visible frame, max_curvature on the NIR frame)"
+            ));
+        }
+        return Ok(());
     }
     extractor_name(args).map(drop)
+}
+
+/// The fused extractors: the pipeline's (BOCV crease, maximum-curvature vein).
+fn fused_extractors() -> ExtractorPair {
+    [
+        Box::new(OrientedCodeExtractor::bocv()),
+        Box::new(MaxCurvatureVein::default()),
+    ]
+}
+
+/// The two acquisitions of a fused sample: visible, NIR.
+fn fused_acquire() -> [DetectedRoi; 2] {
+    [
+        DetectedRoi::new(Spectrum::Visible),
+        DetectedRoi::new(spectrum(ModalityArg::Vein)),
+    ]
+}
+
+/// Fused experiment on a folder of `_vis` / `_nir` frame pairs.
+fn run_fused_images(args: &Args, dir: &Path, input: InputKind) -> Result<(), String> {
+    if input == InputKind::Roi {
+        return Err(
+            "--input roi with --modality fused: fused needs full visible and NIR frames \
+             (--input frame)"
+                .into(),
+        );
+    }
+    let dataset = Dataset::scan(dir, &DatasetLimits::default()).map_err(|e| e.to_string())?;
+    let (pairs, unused) = fusion::pair_frames(&dataset);
+    eprintln!(
+        "{}: {} subjects, {} samples from {} images, {} entries skipped, {} files unused",
+        dir.display(),
+        dataset.subjects.len(),
+        pairs.len(),
+        dataset.image_count(),
+        dataset.skipped.len(),
+        unused.len()
+    );
+    for (id, why) in &unused {
+        eprintln!("  unused {id}: {why}");
+    }
+    if pairs.is_empty() {
+        return Err(format!(
+            "{}: no <sample>_vis / <sample>_nir frames found",
+            dir.display()
+        ));
+    }
+    let progress = Progress::new("extracting", pairs.len() as u64, true);
+    let (entries, landmarks) = frames::extract_fused_frame_templates(
+        &pairs,
+        &fused_acquire(),
+        &fused_extractors,
+        &progress,
+    );
+    let label = args.label.clone().unwrap_or_else(|| {
+        dir.file_name()
+            .map_or("images".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let describe = format!(
+        "visible + NIR frame pairs ({} samples), {}",
+        pairs.len(),
+        DetectedRoi::new(Spectrum::Visible).describe()
+    );
+    run_fused_pipeline(args, &entries, &landmarks, &describe, &label)
+}
+
+/// Comparisons, fusion and output files of a fused experiment.
+fn run_fused_pipeline(
+    args: &Args,
+    entries: &[fusion::FusedEntry],
+    landmarks: &[LandmarkRow],
+    describe: &str,
+    label: &str,
+) -> Result<(), String> {
+    let config = MatchConfig::default();
+    let plan = match args.non_mated {
+        None => NonMatedPlan::All,
+        Some(count) => NonMatedPlan::Sample {
+            count,
+            seed: args.seed,
+        },
+    };
+    let parameters = if args.fusion_development {
+        fusion::FusionParameters::Development
+    } else {
+        fusion::FusionParameters::Fixed(FusionConfig::default())
+    };
+    let progress = Progress::new("comparing", 0, true);
+    let fused = fusion::run_fused(entries, &config, plan, parameters, &progress)
+        .map_err(|e| e.to_string())?;
+    let setup = format!(
+        "acquisition: {describe}; extractors: bocv (visible) + max_curvature (NIR), fused at \
+         score level; matcher: shifts ±{} rows × ±{} cols (cells), min overlap {} of the cells; \
+         non-mated: {plan:?}; fusion parameters: {}",
+        config.max_shift_rows,
+        config.max_shift_cols,
+        config.min_overlap_fraction,
+        fused.report.parameters_source
+    );
+    let (report, mut written) = fused
+        .result
+        .write_outputs(&args.out, &setup, label)
+        .map_err(|e| e.to_string())?;
+    let create = |name: &str| {
+        let p = args.out.join(name);
+        File::create(&p)
+            .map(BufWriter::new)
+            .map(|f| (f, p.clone()))
+            .map_err(|e| format!("{}: {e}", p.display()))
+    };
+    // Per-frame failures replace the fused (both-frames) list that write_outputs wrote.
+    let (f, p) = create("fta.csv")?;
+    experiment::write_fta_csv(f, &fused.frame_failures)
+        .map_err(|e| format!("{}: {e}", p.display()))?;
+    // metrics.json: the experiment report plus the fusion section.
+    let mut json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+    let fusion_json = serde_json::to_value(&fused.report).map_err(|e| e.to_string())?;
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("fusion".into(), fusion_json);
+    }
+    let (mut f, p) = create("metrics.json")?;
+    f.write_all(
+        serde_json::to_string_pretty(&json)
+            .map_err(|e| e.to_string())?
+            .as_bytes(),
+    )
+    .and_then(|()| f.flush())
+    .map_err(|e| format!("{}: {e}", p.display()))?;
+    let (f, p) = create("landmarks.csv")?;
+    frames::write_landmarks_csv(f, landmarks).map_err(|e| format!("{}: {e}", p.display()))?;
+    written.push(p);
+    println!("{label}: {setup}\n{}", report.summary_table());
+    let r = &fused.report;
+    println!(
+        "fusion: {} development / {} evaluation subjects; pairs: {} both, {} crease only, {} vein only, {} none",
+        r.development_subjects,
+        r.evaluation_subjects,
+        r.pairs.both,
+        r.pairs.crease_only_vein_fta + r.pairs.crease_only_vein_overlap,
+        r.pairs.vein_only_crease_fta + r.pairs.vein_only_crease_overlap,
+        r.pairs.none
+    );
+    for m in &r.per_modality {
+        println!(
+            "  {:<7} alone on the same pairs: EER {}",
+            m.modality,
+            m.eer
+                .map_or("n/a".into(), |e| format!("{:.4} %", 100.0 * e))
+        );
+    }
+    let names: Vec<_> = written
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    println!("wrote {}/{{{}}}", args.out.display(), names.join(", "));
+    Ok(())
 }
 
 /// The `--extractor` (or the modality's default), checked against the modality.
@@ -629,22 +850,30 @@ mod tests {
     }
 
     #[test]
-    fn fused_says_not_yet_available_and_synthetic_needs_its_feature() {
-        for cmd in [
-            "--images d --input roi --modality fused --out o",
-            "--images d --modality fused --out o",
-        ] {
-            let a = parse_args(&argv(cmd)).unwrap();
-            let Source::Images { dir, input } = &a.source else {
-                panic!()
-            };
-            let e = run_images(&a, dir, *input).unwrap_err();
-            assert!(e.contains("not yet available"), "{e}");
-        }
+    fn fused_checks_its_options_and_synthetic_needs_its_feature() {
+        let a = parse_args(&argv("--images d --input roi --modality fused --out o")).unwrap();
+        let Source::Images { dir, input } = &a.source else {
+            panic!()
+        };
+        let e = run_images(&a, dir, *input).unwrap_err();
+        assert!(e.contains("--input frame"), "{e}");
+        let a = parse_args(&argv("--images d --modality fused --extractor doc --out o")).unwrap();
+        let Source::Images { dir, input } = &a.source else {
+            panic!()
+        };
+        let e = run_images(&a, dir, *input).unwrap_err();
+        assert!(e.contains("pipeline's extractors"), "{e}");
+        let a = parse_args(&argv(
+            "--images d --modality fused --fusion-params pipeline --out o",
+        ))
+        .unwrap();
+        assert!(!a.fusion_development);
+        assert!(parse_args(&argv("--images d --out o --fusion-params x")).is_err());
+        // Too few subjects for a development split is a typed error, not a panic.
         let a = parse_args(&argv("--synthetic 3x2 --modality fused --out o")).unwrap();
         let e = run_synthetic(&a, 3, 2).unwrap_err();
         if cfg!(feature = "synth") {
-            assert!(e.contains("not yet available"), "{e}");
+            assert!(e.contains("at least 4"), "{e}");
         } else {
             assert!(e.contains("--features synth"), "{e}");
         }
@@ -656,7 +885,7 @@ mod tests {
         };
         assert_eq!(*input, InputKind::Frame);
         let e = run_images(&a, dir, *input).unwrap_err();
-        assert!(!e.contains("not yet available"), "{e}");
+        assert!(e.contains("nonexistent"), "{e}");
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Writes a synthetic data set as an image folder for `evaluate --images`.
 //!
 //! ```text
-//! cargo run --release --features synth --example synth_export -- --synthetic NxM --out DIR [--modality crease|vein]
+//! cargo run --release --features synth --example synth_export -- --synthetic NxM --out DIR [--modality crease|vein|fused]
 //! ```
+//!
+//! `--modality fused` writes both frames of each capture, `DIR/s{subject:05}/{sample:03}_vis.png`
+//! and `{sample:03}_nir.png`, the pairs `evaluate --modality fused` reads.
 //!
 //! Writes `DIR/s{subject:05}/{sample:03}.png`: N identities (seeds 0..N) × M samples (seeds
 //! 0..M) of `openpalm::synth` with the default `CaptureOptions`, the visible gray frame for
@@ -18,10 +21,13 @@ use openpalm::eval::experiment::Progress;
 use openpalm::eval::frames::{SyntheticChannelKind, SyntheticSet};
 
 const USAGE: &str =
-    "usage: synth_export --synthetic N_SUBJECTSxN_SAMPLES --out DIR [--modality crease|vein]";
+    "usage: synth_export --synthetic N_SUBJECTSxN_SAMPLES --out DIR [--modality crease|vein|fused]";
 
-fn parse(argv: &[String]) -> Result<(u32, u32, PathBuf, SyntheticChannelKind), String> {
-    let (mut set, mut out, mut channel) = (None, None, SyntheticChannelKind::Visible);
+/// `None`: both frames (fused).
+type Channel = Option<SyntheticChannelKind>;
+
+fn parse(argv: &[String]) -> Result<(u32, u32, PathBuf, Channel), String> {
+    let (mut set, mut out, mut channel) = (None, None, Some(SyntheticChannelKind::Visible));
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -39,9 +45,14 @@ fn parse(argv: &[String]) -> Result<(u32, u32, PathBuf, SyntheticChannelKind), S
             "--out" => out = Some(PathBuf::from(value)),
             "--modality" => {
                 channel = match value.as_str() {
-                    "crease" => SyntheticChannelKind::Visible,
-                    "vein" => SyntheticChannelKind::NearInfrared,
-                    other => return Err(format!("--modality {other}: expected crease or vein")),
+                    "crease" => Some(SyntheticChannelKind::Visible),
+                    "vein" => Some(SyntheticChannelKind::NearInfrared),
+                    "fused" => None,
+                    other => {
+                        return Err(format!(
+                            "--modality {other}: expected crease, vein or fused"
+                        ));
+                    }
                 }
             }
             other => return Err(format!("unknown argument `{other}`")),
@@ -57,9 +68,11 @@ fn main() -> ExitCode {
         let (n, m, out, channel) = parse(&argv)?;
         let set = SyntheticSet::new(n, m).map_err(|e| e.to_string())?;
         let progress = Progress::new("writing", u64::from(n) * u64::from(m), true);
-        let written = set
-            .export(&out, channel, &progress)
-            .map_err(|e| format!("{}: {e}", out.display()))?;
+        let written = match channel {
+            Some(c) => set.export(&out, c, &progress),
+            None => set.export_fused(&out, &progress),
+        }
+        .map_err(|e| format!("{}: {e}", out.display()))?;
         println!("wrote {written} {channel:?} frames to {}", out.display());
         Ok(())
     };

@@ -127,3 +127,92 @@ fn colour_gray_and_nir_files_are_acquired_at_the_true_valleys() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--modality fused`: the `_vis` / `_nir` folder written by the generator and the in-process
+/// pairs give the same templates, landmarks, fused scores and EER; the fusion parameters come
+/// from the development half and every figure from the other half.
+#[test]
+fn fused_folder_equals_in_process() {
+    use openpalm::eval::frames::ExtractorPair;
+    use openpalm::eval::fusion::{self, FusionParameters};
+    use openpalm::features::MaxCurvatureVein;
+    let (n, m) = (12, 4);
+    let dir = std::env::temp_dir().join(format!("openpalm-synth-fused-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let set = SyntheticSet::new(n, m).unwrap();
+    let hidden = Progress::hidden();
+    assert_eq!(set.export_fused(&dir, &hidden).unwrap(), 96);
+    let acquire = [
+        DetectedRoi::new(Spectrum::Visible),
+        DetectedRoi::new(Spectrum::NearInfrared { wavelength_nm: 850 }),
+    ];
+    let make = || -> ExtractorPair {
+        [
+            Box::new(OrientedCodeExtractor::bocv()),
+            Box::new(MaxCurvatureVein::default()),
+        ]
+    };
+    let (in_process, lm_in) = set.extract_fused_templates(&acquire, &make, &hidden);
+    let ds = Dataset::scan(&dir, &DatasetLimits::default()).unwrap();
+    let (pairs, unused) = fusion::pair_frames(&ds);
+    assert!(unused.is_empty(), "{unused:?}");
+    assert_eq!(pairs.len(), 48);
+    let (folder, lm_folder) =
+        frames::extract_fused_frame_templates(&pairs, &acquire, &make, &hidden);
+    assert_eq!(in_process, folder);
+    assert_eq!(lm_in, lm_folder);
+    // Landmarks of both frames: one row per acquired frame.
+    let acquired_frames: usize = folder
+        .iter()
+        .map(|e| e.templates.iter().filter(|t| t.is_ok()).count())
+        .sum();
+    assert!(
+        acquired_frames >= 88,
+        "only {acquired_frames} of 96 frames acquired"
+    );
+    assert!(lm_folder.iter().any(|r| r.image.ends_with("_vis.png")));
+    assert!(lm_folder.iter().any(|r| r.image.ends_with("_nir.png")));
+
+    let cfg = MatchConfig::default();
+    let run = |e| {
+        fusion::run_fused(
+            e,
+            &cfg,
+            NonMatedPlan::All,
+            FusionParameters::Development,
+            &hidden,
+        )
+        .unwrap()
+    };
+    let (a, b) = (run(&in_process), run(&folder));
+    assert_eq!(a.result.records, b.result.records);
+    assert_eq!(a.parameters, b.parameters);
+    assert_eq!(
+        (a.report.development_subjects, a.report.evaluation_subjects),
+        (6, 6)
+    );
+    // Only evaluation subjects (s00006..s00011) are scored.
+    assert!(
+        a.result
+            .records
+            .iter()
+            .all(|r| r.probe.as_str() >= "s00006" && r.reference.as_str() >= "s00006")
+    );
+    let (ra, rb) = (a.result.report("x"), b.result.report("x"));
+    let (va, vb) = (ra.verification.unwrap(), rb.verification.unwrap());
+    assert_eq!(va.eer, vb.eer);
+    // Fusion separates at least as well as the better single modality on the same pairs (a
+    // tolerance of one mated pair: 6 subjects × 6 mated pairs).
+    let best_single = a
+        .report
+        .per_modality
+        .iter()
+        .filter_map(|r| r.eer)
+        .fold(1.0f64, f64::min);
+    assert!(
+        va.eer.eer <= best_single + 1.0 / 36.0,
+        "fused EER {} vs best single {best_single}",
+        va.eer.eer
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

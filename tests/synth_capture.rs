@@ -353,3 +353,133 @@ fn invalid_options_are_rejected() {
     assert_eq!(e.issues[0].field, "synth.width_px");
     assert_eq!(e.issues[1].field, "synth.gamma");
 }
+
+/// The gap's own axis near a valley, measured on the rendered mask: the midpoints of the
+/// background run across the gap 5 and 10 px finger-wards of the valley (scanning across `up`).
+fn gap_axis(mask: &GrayImage, v: [f32; 2], u: [f32; 2]) -> Option<[f32; 2]> {
+    let side = [-u[1], u[0]];
+    let centre = |a: f32, near: f32| -> Option<f32> {
+        let bg = |o: f32| {
+            mask_bilinear(
+                mask,
+                v[0] + u[0] * a + side[0] * o,
+                v[1] + u[1] * a + side[1] * o,
+            ) < 127.5
+        };
+        // The background run nearest to `near`.
+        let start = (0..=80)
+            .map(|k| k as f32 * 0.25)
+            .flat_map(|d| [near + d, near - d])
+            .find(|&o| bg(o))?;
+        let (mut lo, mut hi) = (start, start);
+        while bg(lo - 0.125) && lo > start - 20.0 {
+            lo -= 0.125;
+        }
+        while bg(hi + 0.125) && hi < start + 20.0 {
+            hi += 0.125;
+        }
+        Some(0.5 * (lo + hi))
+    };
+    let c5 = centre(5.0, 0.0)?;
+    let c10 = centre(10.0, c5)?;
+    let p5 = [
+        v[0] + u[0] * 5.0 + side[0] * c5,
+        v[1] + u[1] * 5.0 + side[1] * c5,
+    ];
+    let p10 = [
+        v[0] + u[0] * 10.0 + side[0] * c10,
+        v[1] + u[1] * 10.0 + side[1] * c10,
+    ];
+    let (dx, dy) = (p10[0] - p5[0], p10[1] - p5[1]);
+    let n = dx.hypot(dy);
+    Some([dx / n, dy / n])
+}
+
+/// Ground truth follows the pose: for finger spreads from the narrowest to the widest allowed
+/// and any in-plane rotation, each drawn valley landmark is on the silhouette at the bottom of
+/// its gap — background finger-wards along the gap's own axis (measured on the rendered mask),
+/// skin palm-wards, half coverage at the point — and no line parallel to the gap axis within
+/// ±4 px reaches deeper into the palm; the ROI square is rebuilt from the moved valleys and stays
+/// on the palm.
+#[test]
+fn valley_landmarks_follow_finger_spread_and_rotation() {
+    let mut checked = 0;
+    let mut worst_deeper = 0.0f32;
+    for spread in [0.5f32, 0.8, 1.2, 1.6, 2.0] {
+        let g = Generator::new(CaptureOptions {
+            finger_spread: [spread, spread],
+            max_rotation_deg: 180.0,
+            ..clean_options()
+        })
+        .unwrap();
+        for c in Dataset::new(&g, 40..46, 2) {
+            let t = &c.truth;
+            let who = format!(
+                "spread {spread} id {} s {} rot {:.0}°",
+                t.identity, t.sample, t.rotation_deg
+            );
+            assert_eq!(t.finger_spread, spread, "{who}");
+            if !t.in_frame {
+                continue;
+            }
+            let [k1, _, k2] = t.valleys;
+            assert!((t.roi.side_px - (k2[0] - k1[0]).hypot(k2[1] - k1[1])).abs() < 1e-3);
+            for i in 0..=4 {
+                for j in 0..=4 {
+                    let p = t.roi.at(i as f32 / 4.0, j as f32 / 4.0);
+                    assert_eq!(
+                        mask_at(&c.mask, p[0], p[1]),
+                        Some(255),
+                        "{who}: ROI off the palm"
+                    );
+                }
+            }
+            for (k, v) in t.valleys.iter().enumerate() {
+                let here_mask = mask_bilinear(&c.mask, v[0], v[1]);
+                assert!(
+                    (40.0..=215.0).contains(&here_mask),
+                    "{who} valley {k}: coverage {here_mask} at the landmark (not on the silhouette)"
+                );
+                let a = gap_axis(&c.mask, *v, up(t))
+                    .unwrap_or_else(|| panic!("{who} valley {k}: no gap finger-wards"));
+                let out = mask_bilinear(&c.mask, v[0] + 3.0 * a[0], v[1] + 3.0 * a[1]);
+                let inn = mask_bilinear(&c.mask, v[0] - 3.0 * a[0], v[1] - 3.0 * a[1]);
+                assert!(out < 64.0, "{who} valley {k}: finger-wards coverage {out}");
+                assert!(inn > 230.0, "{who} valley {k}: palm-wards coverage {inn}");
+                let side = [-a[1], a[0]];
+                let depth_of = |o: f32| -> Option<f32> {
+                    let at = |s: f32| {
+                        mask_bilinear(
+                            &c.mask,
+                            v[0] + side[0] * o + a[0] * s,
+                            v[1] + side[1] * o + a[1] * s,
+                        )
+                    };
+                    let first = (0..=96)
+                        .map(|s| -12.0 + s as f32 * 0.25)
+                        .find(|&s| at(s) < 127.5)?;
+                    let (mut lo, mut hi) = (first - 0.25, first);
+                    for _ in 0..6 {
+                        let m = 0.5 * (lo + hi);
+                        if at(m) < 127.5 { hi = m } else { lo = m }
+                    }
+                    Some(hi)
+                };
+                let here = depth_of(0.0).expect("gap found");
+                for o in [-4.0f32, -3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0, 4.0] {
+                    if let Some(d) = depth_of(o) {
+                        worst_deeper = worst_deeper.max(here - d);
+                        assert!(
+                            d > here - 0.3,
+                            "{who} valley {k}: {o} px beside it the gap is {:.2} px deeper",
+                            here - d
+                        );
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    eprintln!("{checked} valleys checked; deepest neighbour {worst_deeper:.3} px deeper");
+    assert!(checked >= 150, "{checked}");
+}

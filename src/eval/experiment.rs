@@ -345,6 +345,102 @@ fn sample_indices(total: u64, count: u64, seed: u64) -> Vec<u64> {
     v
 }
 
+/// The pairs of an experiment over items sorted by subject (stable): every mated pair and the
+/// planned non-mated ones, each unordered pair once with the earlier item as the probe. Shared
+/// by [`run_comparisons`] and the fused experiment ([`super::fusion`]) so both sample
+/// non-mated pairs the same way (uniformly **without** replacement, [`NonMatedPlan`]).
+#[derive(Debug, Clone)]
+pub(crate) struct PairPlan {
+    /// `group_end[p]`: one past the last item of `p`'s subject.
+    group_end: Vec<usize>,
+    /// Explicit non-mated references per probe when sampling.
+    sampled: Option<Vec<Vec<u32>>>,
+    /// Distinct subjects among the items.
+    pub(crate) subjects: u64,
+    /// Mated pairs.
+    pub(crate) mated_pairs: u64,
+    /// Non-mated pairs that exist.
+    pub(crate) available: u64,
+    /// Non-mated pairs planned.
+    pub(crate) non_mated_pairs: u64,
+}
+
+impl PairPlan {
+    /// Plans over `subjects[i]` = the subject of item `i` (sorted so that each subject's items
+    /// are contiguous).
+    ///
+    /// # Errors
+    /// [`EvalError::InvalidParameter`] for a sampled plan whose count does not fit in memory.
+    pub(crate) fn new(subjects: &[&str], plan: NonMatedPlan) -> Result<PairPlan, EvalError> {
+        let n = subjects.len();
+        let mut group_end = vec![n; n];
+        let mut count_subjects = 0u64;
+        let mut start = 0;
+        while start < n {
+            let mut end = start + 1;
+            while end < n && subjects[end] == subjects[start] {
+                end += 1;
+            }
+            group_end[start..end].fill(end);
+            count_subjects += 1;
+            start = end;
+        }
+        let mated_pairs: u64 = (0..n).map(|p| (group_end[p] - p - 1) as u64).sum();
+        // cum[p] = non-mated pairs of probes before p.
+        let mut cum = Vec::with_capacity(n + 1);
+        cum.push(0u64);
+        for p in 0..n {
+            cum.push(cum[p] + (n - group_end[p]) as u64);
+        }
+        let available = cum[n];
+        let sampled: Option<Vec<Vec<u32>>> = match plan {
+            NonMatedPlan::Sample { count, seed } if count < available => {
+                if usize::try_from(count).is_err() || count > (isize::MAX as u64) / 16 {
+                    return Err(EvalError::InvalidParameter {
+                        name: "non-mated sample count",
+                        value: count.to_string(),
+                        bound: "does not fit in memory on this platform",
+                    });
+                }
+                let mut per_probe = vec![Vec::new(); n];
+                for k in sample_indices(available, count, seed) {
+                    let p = cum.partition_point(|&c| c <= k) - 1;
+                    let q = group_end[p] as u64 + (k - cum[p]);
+                    per_probe[p].push(q as u32);
+                }
+                Some(per_probe)
+            }
+            _ => None,
+        };
+        let non_mated_pairs = match &sampled {
+            Some(s) => s.iter().map(|v| v.len() as u64).sum(),
+            None => available,
+        };
+        Ok(PairPlan {
+            group_end,
+            sampled,
+            subjects: count_subjects,
+            mated_pairs,
+            available,
+            non_mated_pairs,
+        })
+    }
+
+    /// The references of probe `p`: `(item index, mated)`, mated ones first.
+    pub(crate) fn references(&self, p: usize) -> Vec<(usize, bool)> {
+        let n = self.group_end.len();
+        let mated = (p + 1..self.group_end[p]).map(|q| (q, true));
+        match &self.sampled {
+            Some(s) => mated
+                .chain(s[p].iter().map(|&q| (q as usize, false)))
+                .collect(),
+            None => mated
+                .chain((self.group_end[p]..n).map(|q| (q, false)))
+                .collect(),
+        }
+    }
+}
+
 /// One comparison of a probe: reference index, mated, outcome.
 type Outcome = (usize, bool, ComparisonOutcome);
 
@@ -377,61 +473,19 @@ pub fn run_comparisons(
         .collect();
     ok.sort_by(|a, b| a.0.subject.cmp(&b.0.subject));
     let n = ok.len();
-    let mut group_end = vec![n; n];
-    let mut subjects = 0u64;
-    let mut start = 0;
-    while start < n {
-        let mut end = start + 1;
-        while end < n && ok[end].0.subject == ok[start].0.subject {
-            end += 1;
-        }
-        group_end[start..end].fill(end);
-        subjects += 1;
-        start = end;
-    }
-    let mated_pairs: u64 = (0..n).map(|p| (group_end[p] - p - 1) as u64).sum();
-    // cum[p] = non-mated pairs of probes before p.
-    let mut cum = Vec::with_capacity(n + 1);
-    cum.push(0u64);
-    for p in 0..n {
-        cum.push(cum[p] + (n - group_end[p]) as u64);
-    }
-    let available = cum[n];
-    // Explicit non-mated references per probe when sampling.
-    let sampled: Option<Vec<Vec<u32>>> = match plan {
-        NonMatedPlan::Sample { count, seed } if count < available => {
-            if usize::try_from(count).is_err() || count > (isize::MAX as u64) / 16 {
-                return Err(EvalError::InvalidParameter {
-                    name: "non-mated sample count",
-                    value: count.to_string(),
-                    bound: "does not fit in memory on this platform",
-                });
-            }
-            let mut per_probe = vec![Vec::new(); n];
-            for k in sample_indices(available, count, seed) {
-                let p = cum.partition_point(|&c| c <= k) - 1;
-                let q = group_end[p] as u64 + (k - cum[p]);
-                per_probe[p].push(q as u32);
-            }
-            Some(per_probe)
-        }
-        _ => None,
-    };
-    let non_mated_pairs = match &sampled {
-        Some(s) => s.iter().map(|v| v.len() as u64).sum(),
-        None => available,
-    };
+    let subject_names: Vec<&str> = ok.iter().map(|(e, _)| e.subject.as_str()).collect();
+    let pairs = PairPlan::new(&subject_names, plan)?;
+    let (subjects, mated_pairs, available, non_mated_pairs) = (
+        pairs.subjects,
+        pairs.mated_pairs,
+        pairs.available,
+        pairs.non_mated_pairs,
+    );
     progress.set_total(mated_pairs + non_mated_pairs);
     let per_probe: Vec<Result<Vec<Outcome>, EvalError>> = (0..n)
         .into_par_iter()
         .map(|p| {
-            let mated = (p + 1..group_end[p]).map(|q| (q, true));
-            let refs: Vec<(usize, bool)> = match &sampled {
-                Some(s) => mated
-                    .chain(s[p].iter().map(|&q| (q as usize, false)))
-                    .collect(),
-                None => mated.chain((group_end[p]..n).map(|q| (q, false))).collect(),
-            };
+            let refs = pairs.references(p);
             if refs.is_empty() {
                 return Ok(Vec::new());
             }
@@ -662,12 +716,7 @@ impl ExperimentResult {
             Ok(BufWriter::new(f))
         };
         scores::write_csv(create("scores.csv")?, &self.records)?;
-        let mut f = create("fta.csv")?;
-        writeln!(f, "image,reason")?;
-        for x in &self.failures {
-            writeln!(f, "{},{}", quote_csv(&x.sample), quote_field(&x.reason))?;
-        }
-        f.flush()?;
+        write_fta_csv(create("fta.csv")?, &self.failures)?;
         let mut f = create("rejected.csv")?;
         writeln!(f, "probe,reference,mated,best_overlap_cells,required_cells")?;
         for r in &self.rejected {
@@ -701,6 +750,19 @@ impl ExperimentResult {
         let _ = label;
         Ok((report, written))
     }
+}
+
+/// Writes `fta.csv`: header `image,reason`, one line per failure to acquire (the reason always
+/// quoted).
+///
+/// # Errors
+/// Any write error.
+pub fn write_fta_csv<W: Write>(mut w: W, failures: &[FailureToAcquire]) -> std::io::Result<()> {
+    writeln!(w, "image,reason")?;
+    for x in failures {
+        writeln!(w, "{},{}", quote_csv(&x.sample), quote_field(&x.reason))?;
+    }
+    w.flush()
 }
 
 /// Quotes a free-text CSV field (always quoted, control characters replaced by spaces).

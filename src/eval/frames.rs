@@ -124,7 +124,7 @@ impl AcquireRoi for DetectedRoi {
 }
 
 /// One sample: ROI + landmarks → template entry and landmark row.
-fn finish_entry<E: FeatureExtractor>(
+fn finish_entry<E: FeatureExtractor + ?Sized>(
     ex: &mut E,
     subject: &str,
     sample: &str,
@@ -179,6 +179,72 @@ where
         .collect();
     progress.finish();
     out.into_iter().unzip_landmarks()
+}
+
+/// A crease extractor (visible frame) and a vein extractor (NIR frame) for fused experiments.
+pub type ExtractorPair = [Box<dyn FeatureExtractor + Send>; 2];
+
+/// Acquires and extracts both frames of every sample: ROI detection with `acquire[0]` and the
+/// crease extractor on the visible file, `acquire[1]` and the vein extractor on the NIR file,
+/// in parallel (one extractor pair per worker, made by `make`). A missing file is a failure to
+/// acquire of that frame (reason `no <band> file`). Returns the entries (in `pairs` order) and
+/// the landmark rows of every frame whose ROI was found (visible then NIR per sample).
+pub fn extract_fused_frame_templates(
+    pairs: &[super::fusion::FramePair],
+    acquire: &[DetectedRoi; 2],
+    make: &(dyn Fn() -> ExtractorPair + Sync),
+    progress: &Progress,
+) -> (Vec<super::fusion::FusedEntry>, Vec<LandmarkRow>) {
+    let out: Vec<_> = pairs
+        .par_iter()
+        .map_init(make, |ex, pair| {
+            let mut rows = Vec::new();
+            let results = std::array::from_fn(|b| {
+                let band = super::fusion::BANDS[b];
+                let frame_id = match &pair.frames[b] {
+                    Some(s) => s.id.clone(),
+                    None => format!("{}_{band}", pair.sample),
+                };
+                let acquired = match &pair.frames[b] {
+                    Some(s) => acquire[b].acquire_with_landmarks(&s.path, ex[b].roi_side()),
+                    None => {
+                        let (e, r) = (
+                            TemplateEntry {
+                                subject: pair.subject.clone(),
+                                sample: frame_id.clone(),
+                                template: Err(format!("no _{band} file for this sample")),
+                            },
+                            None,
+                        );
+                        return (frame_id, e.template, r);
+                    }
+                };
+                let (e, l) = finish_entry(&mut *ex[b], &pair.subject, &frame_id, acquired);
+                (frame_id, e.template, l)
+            });
+            progress.add(1);
+            let [(f0, t0, l0), (f1, t1, l1)] = results;
+            rows.extend(l0);
+            rows.extend(l1);
+            (
+                super::fusion::FusedEntry {
+                    subject: pair.subject.clone(),
+                    sample: pair.sample.clone(),
+                    frames: [f0, f1],
+                    templates: [t0, t1],
+                },
+                rows,
+            )
+        })
+        .collect();
+    progress.finish();
+    let mut entries = Vec::with_capacity(out.len());
+    let mut rows = Vec::new();
+    for (e, l) in out {
+        entries.push(e);
+        rows.extend(l);
+    }
+    (entries, rows)
 }
 
 /// Splits `(entry, landmarks)` pairs.
@@ -363,6 +429,97 @@ mod synthetic {
                 .collect();
             progress.finish();
             per_subject.into_iter().flatten().unzip_landmarks()
+        }
+
+        /// File name of sample `k`'s frame in a fused export: `{k:03}_vis.png` or
+        /// `{k:03}_nir.png` (`band` 0 = visible, 1 = NIR).
+        pub fn fused_file_name(k: u32, band: usize) -> String {
+            format!("{k:03}_{}.png", crate::eval::fusion::BANDS[band])
+        }
+
+        /// Like [`extract_templates`](Self::extract_templates) for fused experiments: the
+        /// visible frame through `acquire[0]` and the crease extractor, the NIR frame of the
+        /// same capture through `acquire[1]` and the vein extractor. Sample ids
+        /// `s{index:05}/{k:03}`, frame ids as [`export_fused`](Self::export_fused) names the
+        /// files, entries and landmark rows in the order the folder path produces them.
+        pub fn extract_fused_templates(
+            &self,
+            acquire: &[DetectedRoi; 2],
+            make: &(dyn Fn() -> super::ExtractorPair + Sync),
+            progress: &Progress,
+        ) -> (Vec<crate::eval::fusion::FusedEntry>, Vec<LandmarkRow>) {
+            let per_subject: Vec<Vec<_>> = (0..self.subjects)
+                .into_par_iter()
+                .map_init(make, |ex, s| {
+                    let subject = Self::subject_name(s);
+                    let mut v = Vec::with_capacity(self.samples as usize);
+                    self.for_each_capture(s, |k, cap| {
+                        let mut rows = Vec::new();
+                        let mut frames = [String::new(), String::new()];
+                        let mut templates = [Err(String::new()), Err(String::new())];
+                        for (b, img) in [cap.visible, cap.nir].into_iter().enumerate() {
+                            let id = format!("{subject}/{}", Self::fused_file_name(k, b));
+                            let side = ex[b].roi_side();
+                            let acquired = Frame::from_gray8(img, acquire[b].spectrum)
+                                .map_err(crate::Error::from)
+                                .and_then(|f| acquire[b].roi_from_frame(&f, side));
+                            let (e, l) = finish_entry(&mut *ex[b], &subject, &id, acquired);
+                            rows.extend(l);
+                            templates[b] = e.template;
+                            frames[b] = id;
+                        }
+                        v.push((
+                            crate::eval::fusion::FusedEntry {
+                                subject: subject.clone(),
+                                sample: format!("{subject}/{k:03}"),
+                                frames,
+                                templates,
+                            },
+                            rows,
+                        ));
+                        progress.add(1);
+                    });
+                    v
+                })
+                .collect();
+            progress.finish();
+            let mut entries = Vec::new();
+            let mut rows = Vec::new();
+            for (e, l) in per_subject.into_iter().flatten() {
+                entries.push(e);
+                rows.extend(l);
+            }
+            (entries, rows)
+        }
+
+        /// Writes both frames of every capture as `dir/<subject>/{k:03}_vis.png` and
+        /// `{k:03}_nir.png` (8-bit gray, lossless), the layout `evaluate --modality fused`
+        /// reads; returns the number of files written.
+        ///
+        /// # Errors
+        /// [`EvalError::Io`] when a folder or file cannot be written.
+        pub fn export_fused(&self, dir: &Path, progress: &Progress) -> Result<u64, EvalError> {
+            (0..self.subjects).into_par_iter().try_for_each(|s| {
+                let sub = dir.join(Self::subject_name(s));
+                std::fs::create_dir_all(&sub)?;
+                let mut res = Ok(());
+                self.for_each_capture(s, |k, cap| {
+                    for (b, img) in [&cap.visible, &cap.nir].into_iter().enumerate() {
+                        if res.is_ok() {
+                            res = img
+                                .save_with_format(
+                                    sub.join(Self::fused_file_name(k, b)),
+                                    image::ImageFormat::Png,
+                                )
+                                .map_err(|e| EvalError::Io(std::io::Error::other(e)));
+                        }
+                    }
+                    progress.add(1);
+                });
+                res
+            })?;
+            progress.finish();
+            Ok(2 * u64::from(self.subjects) * u64::from(self.samples))
         }
 
         /// Writes `dir/<subject>/<sample>.png` (8-bit gray, lossless) for every capture's

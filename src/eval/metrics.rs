@@ -400,6 +400,15 @@ impl Acquisition {
 ///   or if it succeeds and the comparison falsely does not match.
 ///
 /// FMR and FNMR are computed over completed comparisons only.
+///
+/// **Which FTA.** The formulas need the proportion of *transactions* that failed to acquire.
+/// [`Acquisition`] counts *attempts* (one per image); with a single attempt per transaction —
+/// what every openpalm experiment does — the two are the same. For transactions that allow
+/// several attempts, pass per-transaction counts (a transaction fails to acquire only when all
+/// its attempts do). In the all-pairs experiments of this module every image is both a probe
+/// and a reference, and a failed image is counted once, as an FTA; no separate enrolment takes
+/// place, so FTE = 0. When enrolment is separate, failures to enrol enter through
+/// [`TransactionRates::generalised`] and are not in FAR/FRR.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TransactionRates {
     /// The decision threshold.
@@ -429,6 +438,36 @@ impl TransactionRates {
             frr: fta + point.fnmr * (1.0 - fta),
         }
     }
+}
+
+impl TransactionRates {
+    /// The generalised rates with failures to enrol (ISO/IEC 19795-1 and Mansfield & Wayman,
+    /// *Best Practices in Testing and Reporting Performance of Biometric Devices*, 2002):
+    /// an enrolee who failed to enrol is rejected in every genuine transaction and cannot be
+    /// falsely matched, so with `FTE = enrolment.fta()` (failures to enrol / enrolment
+    /// attempts):
+    ///
+    /// - **GFAR = FMR · (1 − FTA) · (1 − FTE)** = FAR · (1 − FTE),
+    /// - **GFRR = FTE + (1 − FTE) · FTA + (1 − FTE) · (1 − FTA) · FNMR** = FTE + (1 − FTE) · FRR.
+    pub fn generalised(&self, enrolment: &Acquisition) -> GeneralisedRates {
+        let fte = enrolment.fta();
+        GeneralisedRates {
+            fte,
+            gfar: self.far * (1.0 - fte),
+            gfrr: fte + (1.0 - fte) * self.frr,
+        }
+    }
+}
+
+/// FAR/FRR generalised with the failure-to-enrol rate; see [`TransactionRates::generalised`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GeneralisedRates {
+    /// Failure-to-enrol rate.
+    pub fte: f64,
+    /// Generalised false accept rate, FMR · (1 − FTA) · (1 − FTE).
+    pub gfar: f64,
+    /// Generalised false reject rate, FTE + (1 − FTE) · FTA + (1 − FTE)(1 − FTA) · FNMR.
+    pub gfrr: f64,
 }
 
 /// The standard normal quantile Φ⁻¹(p) (probit), for the normal-deviate axes of DET plots.
@@ -684,6 +723,36 @@ mod tests {
         assert_eq!((r.fmr, r.fnmr, r.fta), (0.25, 0.25, 0.05));
         assert!((r.far - 0.25 * 0.95).abs() < 1e-15);
         assert!((r.frr - (0.05 + 0.25 * 0.95)).abs() < 1e-15);
+    }
+
+    /// A hand-computed ISO/IEC 19795-1 case, counted transaction by transaction.
+    ///
+    /// 200 genuine and 200 impostor single-attempt transactions, 10 of each fail to acquire
+    /// (FTA = 20/400 = 5 %). Of the 190 acquired genuine ones, 19 are falsely rejected by the
+    /// comparison (FNMR = 10 %); of the 190 acquired impostor ones, 38 are falsely accepted
+    /// (FMR = 20 %). Rejected genuine transactions: 10 + 19 = 29 of 200 = 14.5 % = FTA + FNMR
+    /// (1 − FTA) = 0.05 + 0.1 · 0.95. Accepted impostors: 38 of 200 = 19 % = FMR (1 − FTA).
+    /// Failures to enrol: 4 of 100 enrolees (FTE = 4 %): GFAR = 0.19 · 0.96 = 18.24 %,
+    /// GFRR = 0.04 + 0.96 · 0.145 = 17.92 %.
+    #[test]
+    fn transaction_rates_hand_computed() {
+        // 10 mated distances, 1 above t = 0.5 (FNMR 10 %); 10 non-mated, 2 at or below t (20 %).
+        let mated = [0.1, 0.12, 0.15, 0.2, 0.22, 0.25, 0.3, 0.33, 0.4, 0.6];
+        let non_mated = [0.45, 0.5, 0.55, 0.6, 0.62, 0.65, 0.7, 0.72, 0.75, 0.8];
+        let s = set(&mated, &non_mated);
+        let r = s.transaction_rates(0.5, &Acquisition::new(400, 20).unwrap());
+        assert_eq!((r.fnmr, r.fmr, r.fta), (0.1, 0.2, 0.05));
+        assert!((r.frr - 29.0 / 200.0).abs() < 1e-12, "{}", r.frr);
+        assert!((r.far - 38.0 / 200.0).abs() < 1e-12, "{}", r.far);
+        let g = r.generalised(&Acquisition::new(100, 4).unwrap());
+        assert_eq!(g.fte, 0.04);
+        assert!((g.gfar - 0.1824).abs() < 1e-12, "{}", g.gfar);
+        assert!((g.gfrr - 0.1792).abs() < 1e-12, "{}", g.gfrr);
+        // No failures at all: the transaction rates are the comparison rates.
+        let z = s
+            .transaction_rates(0.5, &Acquisition::new(400, 0).unwrap())
+            .generalised(&Acquisition::new(100, 0).unwrap());
+        assert_eq!((z.gfar, z.gfrr), (0.2, 0.1));
     }
 
     #[test]

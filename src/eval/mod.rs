@@ -31,7 +31,9 @@
 //! - [`dataset`] and [`experiment`]: image folders `DIR/<subject>/<sample>.<ext>` → templates
 //!   (parallel) → all mated and all or a seeded sample of non-mated comparisons, with FTA and
 //!   insufficient-overlap accounting (the `evaluate --images` example); [`frames`]: frame-level
-//!   acquisition with ROI detection and valley landmarks, and in-process synthetic data sets.
+//!   acquisition with ROI detection and valley landmarks, and in-process synthetic data sets;
+//!   [`fusion`]: crease + vein experiments fused at score level with parameters from a
+//!   development split.
 //! - [`bootstrap`]: subject-level bootstrap confidence intervals (seeded) for the EER and FNMR
 //!   at fixed FMR.
 //! - `plot` (cargo feature `plot`, on by default): DET curves on normal-deviate axes and
@@ -51,6 +53,7 @@ pub mod bootstrap;
 pub mod dataset;
 pub mod experiment;
 pub mod frames;
+pub mod fusion;
 pub mod identification;
 mod metrics;
 #[cfg(feature = "plot")]
@@ -63,8 +66,8 @@ pub mod synthetic;
 
 pub use identification::{Cmc, Identification, OpenSetRates, ProbeOutcome};
 pub use metrics::{
-    Acquisition, DetIter, Eer, FnmrAtFmr, OperatingPoint, STANDARD_FMR_TARGETS, ScoreSet,
-    TransactionRates, probit, rule_of_three_min_trials,
+    Acquisition, DetIter, Eer, FnmrAtFmr, GeneralisedRates, OperatingPoint, STANDARD_FMR_TARGETS,
+    ScoreSet, TransactionRates, probit, rule_of_three_min_trials,
 };
 pub use report::VerificationReport;
 pub use scores::{ScoreFileError, ScoreFileIssue, ScoreRecord};

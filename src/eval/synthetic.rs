@@ -25,9 +25,12 @@
 //!    ([`AccuracyReport::rows`]) is measured on the **evaluation** split.
 //! 6. **Fusion**: impostor-centred z-normalisation per extractor, `z = (μ_nm − d)/σ_nm`, and a
 //!    weighted sum `S = Σ wₖ zₖ` with `wₖ ∝ d′ₖ = |μ_nm − μ_m| / √((σ_m² + σ_nm²)/2)`
-//!    (normalised to sum 1); the fused *distance* is `−S`. μ, σ and the weights are estimated on
-//!    the development split only and applied to the evaluation split. A pair enters a fused
-//!    score set only when every fused extractor gave it a distance.
+//!    (normalised to sum 1), computed by the crate's one fusion implementation
+//!    ([`ModalityFusion::fuse`], which the pipeline uses too); the fused *distance* is `−S`. μ,
+//!    σ and the weights are estimated on the development split only and applied to the
+//!    evaluation split. A pair enters a fused score set only when every fused extractor gave it
+//!    a distance (unlike `evaluate --modality fused` ([`super::fusion`]), which, as the
+//!    pipeline does, fuses a pair missing one modality from the other and counts it).
 //!
 //! A pair is left out of an extractor's scores when either capture failed to acquire (FTA, per
 //! stage with reasons in [`FtaCounts`]) or the matcher reported insufficient overlap (counted).
@@ -40,6 +43,7 @@ use rayon::prelude::*;
 use crate::eval::{EvalError, FnmrAtFmr, ScoreRecord, ScoreSet};
 use crate::features::{FeatureExtractor, MaxCurvatureVein, OrientedCodeExtractor, RoiImage};
 use crate::matching::{ComparisonOutcome, MatchConfig, Matcher};
+use crate::pipeline::ModalityFusion;
 use crate::roi::{FullHandDetector, RoiDetector};
 use crate::sensor::{Frame, Spectrum};
 use crate::synth::{Capture, CaptureOptions, Generator, Identity, RoiSquare};
@@ -82,7 +86,12 @@ pub enum NonMatedPairs {
     /// Every unordered non-mated pair within each split.
     All,
     /// This many pairs per split, drawn uniformly **with replacement** from the unordered
-    /// non-mated pairs of the split by a SplitMix64 stream seeded with [`AccuracyConfig::seed`].
+    /// non-mated pairs of the split by a SplitMix64 stream seeded with [`AccuracyConfig::seed`]
+    /// (a pair may be drawn more than once; the draw is independent of which captures failed
+    /// to acquire). This differs from the image-folder experiments
+    /// ([`NonMatedPlan::Sample`](super::experiment::NonMatedPlan::Sample)), which draw distinct
+    /// pairs without replacement among the acquired samples; with `Sample(n)` much smaller
+    /// than the number of pairs the two agree in distribution.
     Sample(u64),
 }
 
@@ -205,6 +214,20 @@ pub struct FusionModel {
     pub sigma: Vec<f64>,
     /// Weight per member (∝ development d′, sum 1).
     pub weights: Vec<f64>,
+}
+
+impl FusionModel {
+    /// The members' parameters in the pipeline's form, for [`ModalityFusion::fuse`] (the
+    /// crate's one fusion implementation).
+    pub fn parameters(&self) -> Vec<ModalityFusion> {
+        (0..self.members.len())
+            .map(|j| ModalityFusion {
+                non_mated_mean_distance: self.mu[j],
+                non_mated_std_distance: self.sigma[j],
+                weight: self.weights[j],
+            })
+            .collect()
+    }
 }
 
 /// Everything [`run`] measured.
@@ -785,14 +808,10 @@ pub fn run(config: &AccuracyConfig) -> Result<AccuracyReport, SyntheticEvalError
                 if mated(p) { o.0 += 1 } else { o.1 += 1 }
             }
         }
+        let params = f.parameters();
         let score = |r: &[f64; 5]| {
-            let s: f64 = f
-                .members
-                .iter()
-                .enumerate()
-                .map(|(j, &k)| f.weights[j] * (f.mu[j] - r[k]) / f.sigma[j])
-                .sum();
-            -s
+            let parts = f.members.iter().zip(&params).map(|(&k, p)| (p, r[k]));
+            -ModalityFusion::fuse(parts).unwrap_or(f64::NAN)
         };
         push_row(f.name.clone(), &score, &f.members, o)?;
     }

@@ -140,6 +140,23 @@ impl ModalityFusion {
     pub fn z(&self, distance: f64) -> f64 {
         (self.non_mated_mean_distance - distance) / self.non_mated_std_distance
     }
+
+    /// Score-level fusion, the crate's one implementation (the pipeline's decisions and
+    /// `openpalm::eval`'s fused measurements both call it): the weighted mean
+    /// `Σ w_k z_k(d_k) / Σ w_k` of the z-scores of the compared modalities' distances `d_k`,
+    /// over the parts with positive weight. `None` when no part has a positive weight (nothing
+    /// compared). A part left out (modality not compared) renormalises the weights of the
+    /// others, so one modality alone gives its own z-score. Higher = more similar.
+    pub fn fuse<'a>(parts: impl IntoIterator<Item = (&'a ModalityFusion, f64)>) -> Option<f64> {
+        let (mut num, mut den) = (0.0, 0.0);
+        for (m, distance) in parts {
+            if m.weight > 0.0 {
+                num += m.weight * m.z(distance);
+                den += m.weight;
+            }
+        }
+        (den > 0.0).then(|| num / den)
+    }
 }
 
 /// Score-level fusion: a z-normalisation per modality and a weighted sum

@@ -673,16 +673,13 @@ fn fuse(
     crease: Option<&ModalityScore>,
     vein: Option<&ModalityScore>,
 ) -> Option<f64> {
-    let mut num = 0.0;
-    let mut den = 0.0;
-    for (modality, score) in [(Modality::Crease, crease), (Modality::Vein, vein)] {
-        if let Some(ModalityScore::Compared { z, .. }) = score {
-            let w = fusion.modality(modality).weight;
-            num += w * z;
-            den += w;
-        }
-    }
-    (den > 0.0).then(|| num / den)
+    let parts = [(Modality::Crease, crease), (Modality::Vein, vein)]
+        .into_iter()
+        .filter_map(|(modality, score)| {
+            let d = score?.distance()?;
+            Some((fusion.modality(modality), d))
+        });
+    ModalityFusion::fuse(parts)
 }
 
 /// Best comparison over several references.
