@@ -440,8 +440,18 @@ fn valley_landmarks_follow_finger_spread_and_rotation() {
                     (40.0..=215.0).contains(&here_mask),
                     "{who} valley {k}: coverage {here_mask} at the landmark (not on the silhouette)"
                 );
-                let a = gap_axis(&c.mask, *v, up(t))
+                // The axis the landmark is defined on (bisector of the finger axes), checked
+                // against the gap's centre line measured on the mask 5–10 px finger-wards: a
+                // gross-error check only, since the centre line of a gap between fingers of
+                // different widths leans from the axis bisector (up to 12° measured here).
+                let a = t.valley_axes[k];
+                let m = gap_axis(&c.mask, *v, up(t))
                     .unwrap_or_else(|| panic!("{who} valley {k}: no gap finger-wards"));
+                let angle = (a[0] * m[1] - a[1] * m[0]).asin().to_degrees();
+                assert!(
+                    angle.abs() < 20.0,
+                    "{who} valley {k}: gap axis {angle:.1}° from the truth's"
+                );
                 let out = mask_bilinear(&c.mask, v[0] + 3.0 * a[0], v[1] + 3.0 * a[1]);
                 let inn = mask_bilinear(&c.mask, v[0] - 3.0 * a[0], v[1] - 3.0 * a[1]);
                 assert!(out < 64.0, "{who} valley {k}: finger-wards coverage {out}");
@@ -466,11 +476,27 @@ fn valley_landmarks_follow_finger_spread_and_rotation() {
                     Some(hi)
                 };
                 let here = depth_of(0.0).expect("gap found");
+                if std::env::var_os("VALLEY_DEBUG").is_some() {
+                    let u = up(t);
+                    let prof: Vec<String> = (-8..=8)
+                        .map(|o| {
+                            format!("{:.2}", depth_of(o as f32).map_or(f32::NAN, |d| d - here))
+                        })
+                        .collect();
+                    eprintln!(
+                        "{who} valley {k}: axis vs up {:.1}°, vs mask {angle:.1}°, depth profile -8..8 px: {}",
+                        (a[0] * u[1] - a[1] * u[0]).asin().to_degrees(),
+                        prof.join(" ")
+                    );
+                }
                 for o in [-4.0f32, -3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0, 4.0] {
                     if let Some(d) = depth_of(o) {
                         worst_deeper = worst_deeper.max(here - d);
+                        // Along the truth's own axis it must be the deepest point, to what
+                        // the 8-bit anti-aliased mask resolves: the half-level contour of its
+                        // bilinear interpolation follows a curved silhouette to about 0.1 px.
                         assert!(
-                            d > here - 0.3,
+                            d > here - 0.15,
                             "{who} valley {k}: {o} px beside it the gap is {:.2} px deeper",
                             here - d
                         );

@@ -133,8 +133,9 @@ impl BodySdf {
         let (x0, y0) = (u as usize, v as usize);
         let (fx, fy) = (u - x0 as f32, v - y0 as f32);
         let i = y0 * self.w + x0;
-        let top = self.data[i] + (self.data[i + 1] - self.data[i]) * fx;
-        let bot = self.data[i + self.w] + (self.data[i + self.w + 1] - self.data[i + self.w]) * fx;
+        let q = &self.data[i..i + self.w + 2];
+        let top = q[0] + (q[1] - q[0]) * fx;
+        let bot = q[self.w] + (q[self.w + 1] - q[self.w]) * fx;
         top + (bot - top) * fy
     }
 }
@@ -162,12 +163,9 @@ impl HandTexture {
         let (x0, y0) = (u as usize, v as usize);
         let (fx, fy) = (u - x0 as f32, v - y0 as f32);
         let i = y0 * self.w + x0;
-        let (a, b, c, d) = (
-            self.data[i],
-            self.data[i + 1],
-            self.data[i + self.w],
-            self.data[i + self.w + 1],
-        );
+        // One bounds check for the four texels.
+        let q = &self.data[i..i + self.w + 2];
+        let (a, b, c, d) = (q[0], q[1], q[self.w], q[self.w + 1]);
         let mut out = [0.0; 4];
         for k in 0..4 {
             let top = a[k] as f32 + (b[k] as f32 - a[k] as f32) * fx;

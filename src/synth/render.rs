@@ -68,6 +68,12 @@ pub struct GroundTruth {
     /// between the two fingers farthest towards the palm along the bisector of the two finger
     /// axes, computed from this capture's finger pose.
     pub valleys: [[f32; 2]; 3],
+    /// For each valley, the unit direction in frame pixels along which it is the deepest point
+    /// of its gap, pointing from the valley into the gap (towards the fingertips): the bisector
+    /// of the two finger axes in hand space, carried into the frame as the normal of the
+    /// extremal direction (`J⁻ᵀ·bisector`, `J` the pose's Jacobian at the valley), which differs
+    /// from the bisector's image by a few degrees when the capture has palm stretch or tilt.
+    pub valley_axes: [[f32; 2]; 3],
     /// Whether all three valleys and the four ROI corners lie inside the frame.
     pub in_frame: bool,
     /// The palm ROI square derived from `valleys[0]` and `valleys[2]`.
@@ -439,6 +445,7 @@ impl Generator {
         let anchor = v2(0.0, -0.3);
         let mut t = centre - to_frame_q(anchor, v2(0.0, 0.0));
         let mut valleys = [[0.0f32; 2]; 3];
+        let mut valley_axes = [[0.0f32; 2]; 3];
         let mut roi = RoiSquare {
             corners: [[0.0; 2]; 4],
             side_px: 0.0,
@@ -468,6 +475,21 @@ impl Generator {
             let ok = vf.iter().all(|p| inside([p.x, p.y])) && rq.corners.iter().all(|&p| inside(p));
             t = tt;
             valleys = [[vf[0].x, vf[0].y], [vf[1].x, vf[1].y], [vf[2].x, vf[2].y]];
+            for (i, v) in valleys_h.iter().enumerate() {
+                // The valley maximises ⟨bis, p⟩ over the gap in hand space; in the frame it
+                // maximises ⟨J⁻ᵀ·bis, x⟩, J = ∂frame/∂hand at the valley (finite differences):
+                // with stretch and tilt that is not J·bis.
+                let bis = (scene.digits[i].dir + scene.digits[i + 1].dir).norm();
+                let e = 1e-3;
+                let jx = (to_frame_q(scene.unstretch(*v + v2(e, 0.0)), tt) - vf[i]) * (1.0 / e);
+                let jy = (to_frame_q(scene.unstretch(*v + v2(0.0, e)), tt) - vf[i]) * (1.0 / e);
+                // J = [jx jy] (columns); J⁻ᵀ·b ∝ (b.x·(jy.y, −jy.x) + b.y·(−jx.y, jx.x)) / det,
+                // the sign of det keeps the direction (mirrored left hands have det < 0).
+                let det = jx.x * jy.y - jy.x * jx.y;
+                let a = v2(bis.x * jy.y - bis.y * jx.y, -bis.x * jy.x + bis.y * jx.x) * (1.0 / det);
+                let a = a * (1.0 / a.len());
+                valley_axes[i] = [a.x, a.y];
+            }
             roi = rq;
             in_frame = ok;
             palm_center = [pc.x, pc.y];
@@ -602,9 +624,15 @@ impl Generator {
 
         // --- Per-pixel rendering.
         let n = w * h;
-        let mut pr = vec![0.0f32; n];
-        let mut pg = vec![0.0f32; n];
-        let mut pb = vec![0.0f32; n];
+        // The colour channels are kept only when something needs them (colour output, or a blur
+        // that runs per channel); otherwise the pixel loop stores the visible luminance, the same
+        // expression the sensor step would compute from them, and saves two frame buffers.
+        let channels = o.color || motion.len() >= 1.0 || defocus > 0.0;
+        let cn = if channels { n } else { 0 };
+        let mut pr = vec![0.0f32; cn];
+        let mut pg = vec![0.0f32; cn];
+        let mut pb = vec![0.0f32; cn];
+        let mut pl = vec![0.0f32; n - cn];
         let mut pn = vec![0.0f32; n];
         let mut mask = vec![0u8; n];
         let block = 8usize;
@@ -639,6 +667,21 @@ impl Generator {
                     dmin = dmin.min((hc - pc).len() - pr_);
                 }
                 let empty = dmin > blk_r + 2.0 * pix;
+                // A block on the silhouette: its 4×4 quarters clear of the hand (and of pegs,
+                // bracelet and sleeve) by the same test at half the radius skip the shading too.
+                let mut quarter_empty = [false; 4];
+                if !empty && dmin > -(blk_r + 2.0 * pix) {
+                    for (k, qe) in quarter_empty.iter_mut().enumerate() {
+                        let qx = (bx as f32 + (2 + 4 * (k % 2)) as f32).min(w as f32);
+                        let qy = (by as f32 + (2 + 4 * (k / 2)) as f32).min(h as f32);
+                        let hq = scene.stretch(to_q(qx, qy));
+                        let mut dq = scene.sdf(hq).d - obj_margin;
+                        for &(pc, pr_) in &scene.pegs {
+                            dq = dq.min((hq - pc).len() - pr_);
+                        }
+                        *qe = dq > 0.5 * blk_r + 2.0 * pix;
+                    }
+                }
                 for y in by..(by + block).min(h) {
                     let fy = y as f32 + 0.5;
                     let rg = &rowgrid[y * gw..(y + 1) * gw];
@@ -661,7 +704,7 @@ impl Generator {
                                 *c *= f;
                             }
                         }
-                        if !empty {
+                        if !empty && !quarter_empty[((y - by) / 4) * 2 + (x - bx) / 4] {
                             let cm = ga[4] + (gb[4] - ga[4]) * gfx;
                             let hp = scene.stretch(to_q(fx, fy));
                             let a_skin = shade_pixel(&scene, hp, active, pix, cm, &mut col);
@@ -670,9 +713,15 @@ impl Generator {
                         // Illumination.
                         let lv = ga[5] + (gb[5] - ga[5]) * gfx;
                         let ln = ga[6] + (gb[6] - ga[6]) * gfx;
-                        pr[i] = col[0] * lv;
-                        pg[i] = col[1] * lv;
-                        pb[i] = col[2] * lv;
+                        if channels {
+                            pr[i] = col[0] * lv;
+                            pg[i] = col[1] * lv;
+                            pb[i] = col[2] * lv;
+                        } else {
+                            pl[i] = 0.299 * (col[0] * lv)
+                                + 0.587 * (col[1] * lv)
+                                + 0.114 * (col[2] * lv);
+                        }
                         pn[i] = col[3] * ln;
                     }
                 }
@@ -711,7 +760,11 @@ impl Generator {
         };
         for i in 0..n {
             let b1 = mix64(noise_seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let lum = 0.299 * pr[i] + 0.587 * pg[i] + 0.114 * pb[i];
+            let lum = if channels {
+                0.299 * pr[i] + 0.587 * pg[i] + 0.114 * pb[i]
+            } else {
+                pl[i]
+            };
             vis[i] = lut_v.apply(lum, tri(b1));
             nir[i] = lut_n.apply(pn[i], tri(b1 >> 32));
             if o.color {
@@ -736,6 +789,7 @@ impl Generator {
                 sample,
                 side: id.side(),
                 valleys,
+                valley_axes,
                 in_frame,
                 roi,
                 palm_center,
@@ -788,10 +842,10 @@ fn tri(b: u64) -> f32 {
     ((u1 + u2) * (1.0 / 1024.0) - 1.0) * 2.449_489_7
 }
 
-/// Gain + gamma + signal-dependent noise, tabulated.
+/// Gain + gamma + signal-dependent noise, tabulated: `(value, noise σ)` per entry. A fixed-size
+/// table so the clamped index needs no bounds check in the per-pixel loop.
 struct Lut {
-    val: Vec<f32>,
-    sig: Vec<f32>,
+    tab: Box<[[f32; 2]; LUT_N + 1]>,
 }
 
 const LUT_N: usize = 2048;
@@ -799,21 +853,20 @@ const LUT_MAX: f32 = 2.0;
 
 impl Lut {
     fn new(gain: f32, gamma: f32, noise: f32) -> Lut {
-        let mut val = Vec::with_capacity(LUT_N + 1);
-        let mut sig = Vec::with_capacity(LUT_N + 1);
-        for i in 0..=LUT_N {
+        let mut tab = Box::new([[0.0f32; 2]; LUT_N + 1]);
+        for (i, e) in tab.iter_mut().enumerate() {
             let v = (i as f32 / LUT_N as f32 * LUT_MAX * gain).clamp(0.0, 1.0);
             let o = 255.0 * v.powf(gamma);
-            val.push(o);
-            sig.push(noise * (0.45 + 0.55 * (o / 128.0).sqrt()));
+            *e = [o, noise * (0.45 + 0.55 * (o / 128.0).sqrt())];
         }
-        Lut { val, sig }
+        Lut { tab }
     }
 
     #[inline]
     fn apply(&self, v: f32, z: f32) -> u8 {
         let i = ((v * (LUT_N as f32 / LUT_MAX)) as usize).min(LUT_N);
-        (self.val[i] + self.sig[i] * z + 0.5).clamp(0.0, 255.0) as u8
+        let [val, sig] = self.tab[i];
+        (val + sig * z + 0.5).clamp(0.0, 255.0) as u8
     }
 }
 
