@@ -208,15 +208,8 @@ pub fn extract_fused_frame_templates(
                 let acquired = match &pair.frames[b] {
                     Some(s) => acquire[b].acquire_with_landmarks(&s.path, ex[b].roi_side()),
                     None => {
-                        let (e, r) = (
-                            TemplateEntry {
-                                subject: pair.subject.clone(),
-                                sample: frame_id.clone(),
-                                template: Err(format!("no _{band} file for this sample")),
-                            },
-                            None,
-                        );
-                        return (frame_id, e.template, r);
+                        let reason = format!("no _{band} file for this sample");
+                        return (frame_id, Err(reason), None);
                     }
                 };
                 let (e, l) = finish_entry(&mut *ex[b], &pair.subject, &frame_id, acquired);

@@ -732,6 +732,53 @@ mod tests {
     }
 
     #[test]
+    fn folder_files_pair_by_suffix_and_leftovers_are_reported() {
+        let d = std::env::temp_dir().join(format!("openpalm-fusion-pairs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        let img = image::GrayImage::from_pixel(8, 8, image::Luma([9]));
+        for f in [
+            "s1/a_vis.png",
+            "s1/a_nir.png",
+            "s1/b_vis.png",
+            "s1/c.png",
+            "s2/x_nir.png",
+            "s2/x_nir.bmp",
+        ] {
+            let p = d.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            img.save(&p).unwrap();
+        }
+        let ds = Dataset::scan(&d, &super::super::dataset::DatasetLimits::default()).unwrap();
+        let (pairs, unused) = pair_frames(&ds);
+        let got: Vec<(&str, bool, bool)> = pairs
+            .iter()
+            .map(|p| {
+                (
+                    p.sample.as_str(),
+                    p.frames[0].is_some(),
+                    p.frames[1].is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("s1/a", true, true),
+                ("s1/b", true, false),
+                ("s2/x", false, true)
+            ]
+        );
+        assert_eq!(unused.len(), 2, "{unused:?}");
+        assert!(
+            unused
+                .iter()
+                .any(|(id, why)| id == "s1/c.png" && why.contains("_vis"))
+        );
+        assert!(unused.iter().any(|(_, why)| why.contains("second _nir")));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
     fn too_few_subjects_for_a_development_split() {
         let e = entries(3, 2);
         assert!(matches!(

@@ -118,6 +118,10 @@ impl Bezier {
 /// Polynomial smooth minimum (Quílez): a union whose seam is rounded over width `k`.
 #[inline]
 pub(crate) fn smin(a: f32, b: f32, k: f32) -> f32 {
+    // Farther apart than k: h = 0 and the result is exactly min(a, b); skip the division.
+    if (a - b).abs() >= k {
+        return a.min(b);
+    }
     let h = (k - (a - b).abs()).max(0.0) / k;
     a.min(b) - h * h * k * 0.25
 }
