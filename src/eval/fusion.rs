@@ -21,6 +21,10 @@
 //! - [`FusionParameters::Fixed`]: given parameters (e.g. the pipeline's documented
 //!   [`FusionConfig::default`]); every subject is evaluated.
 //!
+//! Pairs are planned per split as in [`super::experiment`] (every mated pair; all non-mated
+//! pairs, or with [`NonMatedPlan::Sample`] `count` distinct ones drawn without replacement in
+//! **each** split), over the samples with at least one frame acquired.
+//!
 //! # A pair with one modality
 //! A sample whose visible **and** NIR frames both failed to acquire is a failure to acquire of
 //! the fused system (it counts in FTA, FAR and FRR). A sample with one frame acquired takes part
