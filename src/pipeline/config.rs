@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::calibration::{CALIBRATION, ComparedModalities, fmr_for_fpir};
 use crate::matching::MatchConfig;
 use crate::{ConfigError, ConfigIssue, Modality};
 
@@ -116,8 +117,6 @@ pub(crate) mod measured {
     pub(crate) const CREASE_MIN_NON_MATED: f64 = 0.40;
     /// Smallest non-mated distance 0.3713, rounded down (6 of 180 mated pairs are above it).
     pub(crate) const VEIN_MIN_NON_MATED: f64 = 0.37;
-    /// Largest non-mated fused score 3.536, rounded up (smallest mated fused score 14.69).
-    pub(crate) const FUSED_MAX_NON_MATED: f64 = 3.6;
 }
 
 /// Impostor-centred z-normalisation parameters and weight of one modality (ALGORITHMS.md §5.1):
@@ -162,6 +161,23 @@ impl FusionConfig {
             Modality::Vein => &self.vein,
         }
     }
+
+    /// The fused score of a comparison from its per-modality distances (`None` = that modality
+    /// was not compared): `Σ w_k z_k / Σ w_k` over the compared modalities with positive weight,
+    /// `None` when there is none. This is the rule [`Pipeline::verify`](super::Pipeline::verify)
+    /// and [`Pipeline::identify`](super::Pipeline::identify) decide with, and the one the
+    /// calibration table is measured with.
+    pub fn fuse(&self, crease_distance: Option<f64>, vein_distance: Option<f64>) -> Option<f64> {
+        let mut num = 0.0;
+        let mut den = 0.0;
+        for (m, d) in [(&self.crease, crease_distance), (&self.vein, vein_distance)] {
+            if let Some(d) = d {
+                num += m.weight * m.z(d);
+                den += m.weight;
+            }
+        }
+        (den > 0.0).then(|| num / den)
+    }
 }
 
 impl Default for FusionConfig {
@@ -201,11 +217,18 @@ impl Default for FusionConfig {
 
 /// The operating point: when a fused score means "same palm".
 ///
-/// Today the only form is a fused-score threshold (z units, see [`FusionConfig`]): a comparison
-/// is a match when its fused score is **at least** the threshold. The planned form is a target
-/// FMR, `Threshold::fmr(1e-6)`, mapped through a calibration table of fused score → FMR measured
-/// with [`crate::eval`] — **that table is not yet measured**, so no FMR is claimed for any
-/// threshold here.
+/// - [`Threshold::fmr`] (the default, at 1e-6): a target false-match rate per comparison,
+///   looked up in the measured [`CALIBRATION`] table for the modalities the comparison actually
+///   compared (crease alone, vein alone, or both fused). A target between two calibrated levels
+///   uses the stricter one; a target below every supported level is refused by
+///   [`PipelineConfig::validate`].
+/// - [`Threshold::fpir`]: a target false-positive identification rate for a gallery of `N`
+///   subjects, converted to the per-comparison FMR `1 − (1 − FPIR)^(1/N)` (≈ FPIR / N) and then
+///   as above. See the [calibration module](super::calibration) for the derivation and the check.
+/// - [`Threshold::fused_score`]: a raw fused-score threshold (z units, see [`FusionConfig`]),
+///   for integrators who calibrate on their own sensor's data.
+///
+/// A comparison is a match when its fused score is **at least** the threshold's minimum score.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 #[non_exhaustive]
@@ -215,6 +238,11 @@ pub enum Threshold {
         /// The smallest fused score accepted.
         min_fused_score: f64,
     },
+    /// Accept at the calibrated threshold of a target FMR (per comparison, in `(0, 1]`).
+    Fmr {
+        /// The target false-match rate, e.g. `1e-6`.
+        fmr: f64,
+    },
 }
 
 impl Threshold {
@@ -223,27 +251,45 @@ impl Threshold {
         Threshold::FusedScore { min_fused_score }
     }
 
-    /// The smallest fused score accepted.
-    pub fn min_fused_score(&self) -> f64 {
-        match *self {
-            Threshold::FusedScore { min_fused_score } => min_fused_score,
+    /// A calibrated threshold at a target false-match rate per comparison, e.g.
+    /// `Threshold::fmr(1e-6)`; see [`CALIBRATION`] for the measured levels.
+    pub fn fmr(fmr: f64) -> Self {
+        Threshold::Fmr { fmr }
+    }
+
+    /// A calibrated threshold for identification: the per-comparison FMR that gives a target
+    /// false-positive identification rate `fpir` over a gallery of `gallery_size` subjects,
+    /// `FMR = 1 − (1 − FPIR)^(1/N)` ([`fmr_for_fpir`]). Re-derive it when the gallery grows:
+    /// FPIR ≈ N · FMR grows with N at a fixed threshold.
+    pub fn fpir(fpir: f64, gallery_size: u64) -> Self {
+        Threshold::Fmr {
+            fmr: fmr_for_fpir(fpir, gallery_size),
         }
     }
 
-    /// Whether a fused score is accepted.
-    pub fn accepts(&self, fused_score: f64) -> bool {
-        fused_score >= self.min_fused_score()
+    /// The smallest fused score accepted for a comparison of `compared` modalities, or `None`
+    /// for an FMR target the calibration table cannot support (refused by
+    /// [`PipelineConfig::validate`]).
+    pub fn min_fused_score(&self, compared: ComparedModalities) -> Option<f64> {
+        match *self {
+            Threshold::FusedScore { min_fused_score } => Some(min_fused_score),
+            Threshold::Fmr { fmr } => CALIBRATION.min_fused_score(fmr, compared),
+        }
+    }
+
+    /// Whether a fused score of `compared` modalities is accepted (never, for an unsupported
+    /// FMR target).
+    pub fn accepts(&self, fused_score: f64, compared: ComparedModalities) -> bool {
+        self.min_fused_score(compared)
+            .is_some_and(|t| fused_score >= t)
     }
 }
 
 impl Default for Threshold {
-    /// Fused score 3.6: just above the largest non-mated fused score (3.536) measured on the
-    /// synthetic development set (see [`FusionConfig::default`]) over 870 non-mated
-    /// probe-vs-enrolment comparisons (3 references each); the smallest of the 30 mated ones was
-    /// 14.69. No false match among those 870, which bounds nothing near 1e-6: an FMR claim needs
-    /// the calibration table, which is not yet measured.
+    /// `Threshold::fmr(1e-6)`: one false match per million comparisons, as measured in
+    /// [`CALIBRATION`] on synthetic data.
     fn default() -> Self {
-        Threshold::fused_score(measured::FUSED_MAX_NON_MATED)
+        Threshold::fmr(1e-6)
     }
 }
 
@@ -335,13 +381,40 @@ impl PipelineConfig {
                 "must be > 0 (at least one modality weighted)",
             ));
         }
-        let t = self.threshold.min_fused_score();
-        if !t.is_finite() {
-            issues.push(issue(
-                "threshold.fused_score.min_fused_score",
-                t,
-                "must be finite",
-            ));
+        match self.threshold {
+            Threshold::FusedScore { min_fused_score } if !min_fused_score.is_finite() => {
+                issues.push(issue(
+                    "threshold.fused_score.min_fused_score",
+                    min_fused_score,
+                    "must be finite",
+                ));
+            }
+            Threshold::FusedScore { .. } => {}
+            Threshold::Fmr { fmr } if !(fmr > 0.0 && fmr <= 1.0) => {
+                issues.push(issue("threshold.fmr.fmr", fmr, "must be in (0, 1]"));
+            }
+            Threshold::Fmr { fmr } => {
+                for compared in ComparedModalities::ALL {
+                    if CALIBRATION.min_fused_score(fmr, compared).is_none() {
+                        let strictest = CALIBRATION
+                            .scores(compared)
+                            .points
+                            .iter()
+                            .filter(|p| p.threshold().is_some())
+                            .map(|p| p.target_fmr())
+                            .fold(f64::NAN, f64::min);
+                        issues.push(issue(
+                            "threshold.fmr.fmr",
+                            fmr,
+                            format!(
+                                "must be ≥ {strictest:e}, the strictest level the calibration \
+                                 table supports for {compared:?}"
+                            ),
+                        ));
+                        break;
+                    }
+                }
+            }
         }
         if self.max_metadata_bytes > MAX_METADATA_BYTES_LIMIT {
             issues.push(issue(
@@ -447,11 +520,65 @@ mod tests {
     #[test]
     fn threshold_accepts_at_and_above() {
         let t = Threshold::fused_score(2.0);
-        assert!(t.accepts(2.0));
-        assert!(t.accepts(5.0));
-        assert!(!t.accepts(1.999));
+        for c in ComparedModalities::ALL {
+            assert!(t.accepts(2.0, c));
+            assert!(t.accepts(5.0, c));
+            assert!(!t.accepts(1.999, c));
+        }
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(json, r#"{"fused_score":{"min_fused_score":2.0}}"#);
+        let json = serde_json::to_string(&Threshold::fmr(1e-4)).unwrap();
+        assert_eq!(json, r#"{"fmr":{"fmr":0.0001}}"#);
+    }
+
+    #[test]
+    fn fmr_threshold_uses_the_row_of_the_compared_modalities() {
+        for c in ComparedModalities::ALL {
+            let t = Threshold::fmr(1e-3);
+            let min = CALIBRATION.min_fused_score(1e-3, c).unwrap();
+            assert_eq!(t.min_fused_score(c), Some(min));
+            assert!(t.accepts(min, c));
+            assert!(!t.accepts(min.next_down(), c));
+        }
+    }
+
+    #[test]
+    fn fmr_threshold_out_of_range_or_unsupported_is_refused() {
+        for bad in [0.0, -1e-3, 1.5, f64::NAN] {
+            let c = PipelineConfig {
+                threshold: Threshold::fmr(bad),
+                ..PipelineConfig::default()
+            };
+            let err = c.validate().unwrap_err();
+            assert_eq!(err.issues.len(), 1, "{bad}");
+            assert_eq!(err.issues[0].field, "threshold.fmr.fmr");
+            assert_eq!(err.issues[0].bound, "must be in (0, 1]");
+        }
+        let c = PipelineConfig {
+            threshold: Threshold::fmr(1e-9),
+            ..PipelineConfig::default()
+        };
+        let err = c.validate().unwrap_err();
+        assert_eq!(err.issues.len(), 1);
+        assert!(
+            err.issues[0].bound.contains("strictest level"),
+            "{}",
+            err.issues[0]
+        );
+        assert!(!Threshold::fmr(1e-9).accepts(1e9, ComparedModalities::Both));
+    }
+
+    #[test]
+    fn fpir_threshold_divides_by_the_gallery_size() {
+        let Threshold::Fmr { fmr } = Threshold::fpir(1e-2, 1000) else {
+            panic!("not an FMR threshold");
+        };
+        assert!((fmr - 1.00503e-5).abs() < 1e-9, "{fmr}");
+        // 1e-2 over 1000 people decides at the 1e-6 row (stricter than 1.005e-5 → 1e-5 row).
+        assert_eq!(
+            Threshold::fpir(1e-2, 1000).min_fused_score(ComparedModalities::Both),
+            CALIBRATION.min_fused_score(1e-5, ComparedModalities::Both)
+        );
     }
 
     #[test]
