@@ -3,10 +3,12 @@
 //! FMR, `FPIR = 1 − (1 − FMR)^N` (see `openpalm::pipeline::calibration`).
 //!
 //! Fresh synthetic identities (seeds 4 000 000.., not in the calibration set): galleries of the
-//! first 20 and the first 80 of 80 enrolled people (3 captures each), 60 never-enrolled people
+//! first 15 and all 60 of 60 enrolled people (3 captures each), 60 never-enrolled people
 //! presenting once, decided at `Threshold::fmr(1e-2)` (an FMR high enough for false positives to
-//! be observable with 60 probes). Loose bounds: ±0.2 around the prediction (about 3 binomial
-//! standard deviations), and the larger gallery must have the larger FPIR.
+//! be observable with 60 probes; predicted FPIR 0.14 and 0.45). Loose bounds: ±0.2 around the
+//! prediction (about 3 binomial standard deviations), and the larger gallery must have the
+//! larger FPIR. (On the 1 000-identity calibration set the formula was accurate for
+//! N · FMR ≲ 0.1 and conservative above: correlated comparisons make the measured FPIR lower.)
 //!
 //! ```text
 //! cargo test --release --features synth --test pipeline_fpir -- --nocapture
@@ -19,7 +21,7 @@ use openpalm::{Frame, Pipeline, Spectrum};
 use rayon::prelude::*;
 
 const FIRST_SEED: u64 = 4_000_000;
-const ENROLLED: u64 = 80;
+const ENROLLED: u64 = 60;
 const STRANGERS: u64 = 60;
 
 fn capture(p: &mut Pipeline, g: &Generator, id: &Identity, sample: u64) -> Option<ProbeTemplates> {
@@ -72,7 +74,7 @@ fn fpir_grows_with_the_gallery_as_predicted() {
         p => panic!("{p:?}"),
     };
     let mut fpirs = Vec::new();
-    for size in [20u64, ENROLLED] {
+    for size in [15u64, ENROLLED] {
         let mut gallery = pipeline.new_gallery();
         for (i, e) in enrolments.iter().enumerate().take(size as usize) {
             if let Some(e) = e {

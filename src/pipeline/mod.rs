@@ -35,8 +35,9 @@ mod gallery;
 
 pub use calibration::{CALIBRATION, ComparedModalities};
 pub use config::{
-    EnrolmentConfig, FusionConfig, MAX_ENROLMENT_CAPTURES, MAX_METADATA_BYTES_LIMIT,
-    ModalityFusion, PIPELINE_CONFIG_SCHEMA_VERSION, PipelineConfig, Threshold,
+    DEFAULT_CONSISTENCY_PAIR_FMR, EnrolmentConfig, FusionConfig, MAX_ENROLMENT_CAPTURES,
+    MAX_METADATA_BYTES_LIMIT, ModalityFusion, PIPELINE_CONFIG_SCHEMA_VERSION, PipelineConfig,
+    Threshold,
 };
 pub use gallery::{Candidate, SubjectGallery, SubjectId};
 
