@@ -87,6 +87,7 @@ fn enrol(p: &mut Pipeline, g: &Generator, seed: u64, t: &mut Timing) -> Enrolled
         .map(|&s| frames(g, &identity, s, t))
         .collect();
     let mut retakes = 0;
+    let mut last_retaken = None;
     loop {
         let presentations: Vec<Presentation<'_>> = captured
             .iter()
@@ -95,12 +96,21 @@ fn enrol(p: &mut Pipeline, g: &Generator, seed: u64, t: &mut Timing) -> Enrolled
         let start = Instant::now();
         let result = p.enrol(&presentations);
         t.enrol += start.elapsed();
+        // A disagreeing pair: retake its later capture; if the same pair disagrees again, the
+        // earlier one was the poor capture: retake that.
         let retake = match &result {
-            Err(PipelineError::InconsistentCaptures { second, .. })
-            | Err(PipelineError::CapturesOverlap { second, .. }) => Some(*second),
+            Err(PipelineError::InconsistentCaptures { first, second, .. })
+            | Err(PipelineError::CapturesOverlap { first, second, .. }) => {
+                Some(if last_retaken == Some(*second) {
+                    *first
+                } else {
+                    *second
+                })
+            }
             Err(PipelineError::Capture { capture, .. }) => Some(*capture),
             _ => None,
         };
+        last_retaken = retake;
         match retake {
             Some(k) if retakes < MAX_RETAKES => {
                 retakes += 1;
@@ -232,7 +242,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut searches = 0u32;
     let mut notes = Vec::new();
     for (seed, result, spent) in &results {
-        let stranger = *seed >= STRANGER_SEED;
+        // People who failed to enrol are not in the gallery: for identification they are
+        // strangers like the never-enrolled ones.
+        let stranger = !gallery.contains(&SubjectId::Number(*seed));
         if stranger {
             s_n += 1;
         } else {
@@ -274,10 +286,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 wrong += 1;
                 notes.push(format!("person {seed} accepted as {}", best.subject));
             }
-            (false, false) => {}
-        }
-        if !right && !stranger {
-            notes.push(format!("person {seed}: top candidate {}", best.subject));
+            (false, false) => notes.push(format!(
+                "person {seed}: top candidate {} (fused score {:.2}, not accepted)",
+                best.subject,
+                best.decision.fused_score.unwrap_or(f64::NAN)
+            )),
         }
     }
     let pct = |a: u32, b: u32| 100.0 * f64::from(a) / f64::from(b.max(1));
@@ -294,8 +307,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pct(hits, e_acq),
     );
     println!(
-        "  never-enrolled people: {s_n} presentations, {s_fta} failed to acquire; false accepts \
+        "  not enrolled:          {s_n} presentations ({} never enrolled, {} failed to enrol), {s_fta} \
+         failed to acquire; false accepts \
          {false_accepts} of {} (target FPIR {TARGET_FPIR:e}; 1 − (1 − FMR)^N at the level: {:.1e})",
+        strangers,
+        failed.len(),
         s_n - s_fta,
         openpalm::pipeline::calibration::fpir_for_fmr(level, gallery.len() as u64),
     );
@@ -303,7 +319,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("    {n}");
     }
 
-    // 3. Time per stage (CPU time of one thread per call, summed over threads).
+    // 3. Time per stage: wall time per call on one thread (rayon runs one call per thread at a
+    // time), inflated when other processes share the cores.
     let mut all = timing;
     all.add(&probe_timing);
     // ROI detection alone, on a few probe frames (the pipeline does it inside `extract`).
@@ -327,7 +344,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let extract_per = ms(probe_timing.extract, probe_timing.presentations);
     let roi_per = ms(roi_time, sample.len() as u32);
     println!(
-        "\ntime per presentation (visible + NIR, one thread): synthetic capture {:.1} ms; \
+        "\ntime per presentation (visible + NIR, wall time per call on one thread): synthetic capture {:.1} ms; \
          Pipeline::extract {extract_per:.1} ms = ROI detection ≈ {roi_per:.1} ms + features ≈ {:.1} ms",
         ms(all.capture, all.presentations),
         (extract_per - roi_per).max(0.0),

@@ -4,8 +4,8 @@
 //! for a false-match rate, and the pipeline looks the score up in [`CALIBRATION`], a table
 //! measured with [`crate::eval`] through the default pipeline (synthetic sensor → ROI detection
 //! → BOCV crease / maximum-curvature vein codes → masked Hamming with shift search → best of the
-//! enrolment's references → z-normalisation and fusion with [`FusionConfig::default`]
-//! (super::FusionConfig)). The measured numbers, the data set and the command that regenerates
+//! enrolment's references → z-normalisation and fusion with
+//! [`FusionConfig::default`](super::FusionConfig)). The measured numbers, the data set and the command that regenerates
 //! them are on [`CALIBRATION`]; the same table, with the data-set description, is in
 //! `testdata/calibration/calibration.json` (a test checks that the two agree).
 //!
