@@ -203,45 +203,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .chain((0..strangers).map(|s| STRANGER_SEED + s))
         .collect();
     let t1 = Instant::now();
-    type Outcome = (u64, Result<ProbeTemplates, PipelineError>, Timing);
-    let probes: Vec<Outcome> = seeds
+    let probes: Vec<(u64, Result<ProbeTemplates, PipelineError>)> = seeds
         .par_iter()
         .map_init(
             || pipeline.clone(),
             |p, &seed| {
                 let mut t = Timing::default();
                 let [v, n] = frames(&generator, &Identity::from_seed(seed), PROBE_SAMPLE, &mut t);
-                let start = Instant::now();
-                let probe = p.extract(&Presentation::new(&v, &n));
-                t.extract += start.elapsed();
-                (seed, probe, t)
+                (seed, p.extract(&Presentation::new(&v, &n)))
             },
         )
         .collect();
-    let results: Vec<(u64, Result<_, String>, Duration)> = probes
+    let results: Vec<(u64, Result<_, String>)> = probes
         .par_iter()
-        .map(|(seed, probe, _)| {
-            let Ok(probe) = probe else {
-                return (*seed, Err("failed to acquire".to_string()), Duration::ZERO);
-            };
-            let start = Instant::now();
-            let top = pipeline.identify(probe, &gallery, 1);
-            let spent = start.elapsed();
-            (*seed, top.map_err(|e| e.to_string()), spent)
+        .map(|(seed, probe)| match probe {
+            Ok(probe) => (
+                *seed,
+                pipeline
+                    .identify(probe, &gallery, 1)
+                    .map_err(|e| e.to_string()),
+            ),
+            Err(_) => (*seed, Err("failed to acquire".to_string())),
         })
         .collect();
     let identify_wall = t1.elapsed();
 
-    let mut probe_timing = Timing::default();
-    for (_, _, t) in &probes {
-        probe_timing.add(t);
-    }
     let (mut e_n, mut e_fta, mut rank1, mut hits, mut below, mut wrong) = (0, 0, 0, 0, 0, 0);
     let (mut s_n, mut s_fta, mut false_accepts) = (0, 0, 0);
-    let mut identify_time = Duration::ZERO;
-    let mut searches = 0u32;
     let mut notes = Vec::new();
-    for (seed, result, spent) in &results {
+    for (seed, result) in &results {
         // People who failed to enrol are not in the gallery: for identification they are
         // strangers like the never-enrolled ones.
         let stranger = !gallery.contains(&SubjectId::Number(*seed));
@@ -262,8 +252,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 continue;
             }
         };
-        identify_time += *spent;
-        searches += 1;
         let Some(best) = top.first() else { continue };
         let matched = best.decision.verdict == Verdict::Match;
         let right = best.subject == SubjectId::Number(*seed);
@@ -319,42 +307,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("    {n}");
     }
 
-    // 3. Time per stage: wall time per call on one thread (rayon runs one call per thread at a
-    // time), inflated when other processes share the cores.
-    let mut all = timing;
-    all.add(&probe_timing);
-    // ROI detection alone, on a few probe frames (the pipeline does it inside `extract`).
+    // 3. Time per stage, measured one call at a time on this thread over a sample of 40
+    // presentations (the parallel phases above overlap calls, so their per-call times would
+    // mix in waiting for the cores).
+    let mut p = pipeline.clone();
     let detector = pipeline.roi_detector();
-    let mut roi_time = Duration::ZERO;
     let sample: Vec<u64> = seeds.iter().copied().step_by(8).take(40).collect();
-    let mut dummy = Timing::default();
+    let mut t = Timing::default();
+    let (mut roi_time, mut identify_time, mut searches) = (Duration::ZERO, Duration::ZERO, 0u32);
     for &seed in &sample {
-        let [v, n] = frames(
-            &generator,
-            &Identity::from_seed(seed),
-            PROBE_SAMPLE,
-            &mut dummy,
-        );
+        let [v, n] = frames(&generator, &Identity::from_seed(seed), PROBE_SAMPLE, &mut t);
         let start = Instant::now();
         let _ = detector.detect(&v);
         let _ = detector.detect(&n);
         roi_time += start.elapsed();
+        let start = Instant::now();
+        let probe = p.extract(&Presentation::new(&v, &n));
+        t.extract += start.elapsed();
+        if let Ok(probe) = probe {
+            let start = Instant::now();
+            let _ = pipeline.identify(&probe, &gallery, 1)?;
+            identify_time += start.elapsed();
+            searches += 1;
+        }
     }
     let ms = |d: Duration, n: u32| d.as_secs_f64() * 1e3 / f64::from(n.max(1));
-    let extract_per = ms(probe_timing.extract, probe_timing.presentations);
-    let roi_per = ms(roi_time, sample.len() as u32);
+    let extract_per = ms(t.extract, t.presentations);
+    let roi_per = ms(roi_time, t.presentations);
     println!(
-        "\ntime per presentation (visible + NIR, wall time per call on one thread): synthetic capture {:.1} ms; \
-         Pipeline::extract {extract_per:.1} ms = ROI detection ≈ {roi_per:.1} ms + features ≈ {:.1} ms",
-        ms(all.capture, all.presentations),
+        "\ntime per presentation (visible + NIR, one call at a time, {} presentations): synthetic \
+         capture {:.1} ms; Pipeline::extract {extract_per:.1} ms = ROI detection {roi_per:.1} ms + \
+         features {:.1} ms; Pipeline::identify over {} subjects {:.3} ms per probe",
+        t.presentations,
+        ms(t.capture, t.presentations),
         (extract_per - roi_per).max(0.0),
-    );
-    println!(
-        "time per enrolment (Pipeline::enrol, {ENROL_CAPTURES} presentations incl. extraction and \
-         consistency check): {:.1} ms; Pipeline::identify over {} subjects: {:.3} ms per probe",
-        ms(timing.enrol, gallery.len() as u32),
         gallery.len(),
         ms(identify_time, searches),
+    );
+    println!(
+        "enrolment and identification phases ran on {} threads: enrolment {:.1} s, \
+         identification {:.1} s (wall, including the synthetic captures)",
+        rayon::current_num_threads(),
+        enrol_wall.as_secs_f64(),
+        identify_wall.as_secs_f64()
     );
     println!(
         "(rank-1 rate: acquired enrolled presentations whose top candidate is the right person; \
