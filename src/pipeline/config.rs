@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::calibration::{
+    CALIBRATION, CalibrationPoint, ComparedModalities, ScoreCalibration, fmr_for_fpir,
+};
 use crate::matching::MatchConfig;
 use crate::{ConfigError, ConfigIssue, Modality};
 
@@ -81,19 +84,48 @@ impl EnrolmentConfig {
     }
 }
 
+/// The single capture-pair FMR at which [`EnrolmentConfig::default`] takes its consistency
+/// bounds from [`CALIBRATION`]'s capture-pair tables.
+pub const DEFAULT_CONSISTENCY_PAIR_FMR: f64 = 1e-4;
+
 impl Default for EnrolmentConfig {
-    /// 3–5 captures. The consistency bounds are the smallest **non-mated** distance measured
-    /// per modality on the synthetic development set (see [`FusionConfig::default`] for the set
-    /// and the command), rounded down: two captures of one enrolment must be closer than any two
-    /// different people were there — crease 0.40 (measured minimum 0.4052; 1 of 180 mated pairs
-    /// lies above it), vein 0.37 (measured 0.3713; 6 of 180 mated pairs above it, so a genuine
-    /// enrolment is sometimes asked to retake a capture).
+    /// 3–5 captures. The consistency bounds are the capture-pair distances at a single-pair FMR
+    /// of [`DEFAULT_CONSISTENCY_PAIR_FMR`] (1e-4) in [`CALIBRATION`] (7.9 M non-mated and ~5 900
+    /// mated capture pairs per modality): **crease 0.4049, vein 0.3869**.
+    ///
+    /// What that means, measured on the calibration set (989 / 977 identities whose three
+    /// enrolment captures were all acquired; `cargo run --release --features synth --example
+    /// calibrate`, key `consistency` of `testdata/calibration/calibration.json`):
+    ///
+    /// | bound | pair FMR | pair FNMR | genuine enrolments refused |
+    /// |---|---|---|---|
+    /// | crease 0.40 (previous default: smallest non-mated of a 30-person set) | 3.3e-5 | 2.60 % | 46 of 989 (4.7 %) |
+    /// | **crease 0.4049 (pair FMR 1e-4)** | 9.9e-5 | 2.50 % | 45 of 989 (4.6 %) |
+    /// | crease 0.4285 (pair FMR 1e-2) | 1.0e-2 | 2.08 % | 35 of 989 (3.5 %) |
+    /// | vein 0.37 (previous default) | 4.2e-6 | 3.69 % | 64 of 977 (6.6 %) |
+    /// | **vein 0.3869 (pair FMR 1e-4)** | 9.8e-5 | 3.22 % | 53 of 977 (5.4 %) |
+    /// | vein 0.4184 (pair FMR 1e-2) | 1.0e-2 | 2.34 % | 44 of 977 (4.5 %) |
+    ///
+    /// Why 1e-4: an enrolment that mixes in a capture of another person passes only if that
+    /// capture matches each of the others within the bound, so it slips through with
+    /// probability ≤ the pair FMR (1e-4); the previous vein bound 0.37 bought a lower
+    /// false-accept (4e-6) for 11 more refused genuine enrolments per thousand. Loosening
+    /// further barely helps the genuine side: even at pair FMR 1e-2, 2–2.3 % of the genuine
+    /// capture pairs stay above the bound — they are captures whose ROI was misplaced
+    /// (distance ≈ non-mated), which are poor references anyway, so asking for a retake is the
+    /// right answer for them. A refused enrolment is retaken (the error names the pair), not
+    /// lost.
     fn default() -> Self {
+        let bound = |s: &ScoreCalibration| {
+            s.point_for(DEFAULT_CONSISTENCY_PAIR_FMR)
+                .and_then(CalibrationPoint::threshold)
+                .expect("the calibration table supports the consistency level (unit-tested)")
+        };
         Self {
             captures_min: 3,
             captures_max: 5,
-            crease_max_consistency_distance: measured::CREASE_MIN_NON_MATED,
-            vein_max_consistency_distance: measured::VEIN_MIN_NON_MATED,
+            crease_max_consistency_distance: bound(&CALIBRATION.capture_pairs.crease),
+            vein_max_consistency_distance: bound(&CALIBRATION.capture_pairs.vein),
         }
     }
 }
@@ -112,12 +144,6 @@ pub(crate) mod measured {
     /// w ∝ d′: crease d′ = 6.115, vein d′ = 6.186.
     pub(crate) const CREASE_WEIGHT: f64 = 0.4971;
     pub(crate) const VEIN_WEIGHT: f64 = 0.5029;
-    /// Smallest non-mated distance 0.4052, rounded down (1 of 180 mated pairs is above it).
-    pub(crate) const CREASE_MIN_NON_MATED: f64 = 0.40;
-    /// Smallest non-mated distance 0.3713, rounded down (6 of 180 mated pairs are above it).
-    pub(crate) const VEIN_MIN_NON_MATED: f64 = 0.37;
-    /// Largest non-mated fused score 3.536, rounded up (smallest mated fused score 14.69).
-    pub(crate) const FUSED_MAX_NON_MATED: f64 = 3.6;
 }
 
 /// Impostor-centred z-normalisation parameters and weight of one modality (ALGORITHMS.md §5.1):
@@ -162,6 +188,34 @@ impl ModalityFusion {
 /// Score-level fusion: a z-normalisation per modality and a weighted sum
 /// `s = Σ w_k z_k / Σ w_k`, the sums over the modalities compared (so a crease-only comparison
 /// has `s = z_crease`).
+///
+/// # Why this rule
+///
+/// Measured on the calibration set (1 000 synthetic identities × 4 captures through the default
+/// pipeline, 3 957 mated and 3 955 041 non-mated probe-vs-enrolment comparisons with both
+/// modalities compared; parameters of [`FusionConfig::default`], fitted on other identities;
+/// `cargo run --release --features synth --example calibrate`, key `fusion_rules` of
+/// `testdata/calibration/calibration.json`):
+///
+/// | rule | EER | FNMR @ FMR 1e-3 | 1e-4 | 1e-5 | 1e-6 |
+/// |---|---|---|---|---|---|
+/// | crease alone | 0.708 % | 0.708 % | 0.708 % | 0.708 % | 0.708 % |
+/// | vein alone | 0.859 % | 1.162 % | 1.339 % | 1.415 % | 1.415 % |
+/// | **z-score sum, weights ∝ d′ (this rule)** | **0.126 %** | **0.126 %** | **0.152 %** | **0.152 %** | **0.177 %** |
+/// | z-score sum, equal weights | 0.126 % | 0.126 % | 0.152 % | 0.152 % | 0.177 % |
+/// | max of the z-scores (either modality) | 0.076 % | 0.076 % | 0.101 % | 0.101 % | 0.101 % |
+/// | min of the z-scores (both modalities) | 1.390 % | 1.491 % | 1.668 % | 1.820 % | 1.870 % |
+/// | mean of the raw distances | 0.101 % | 0.101 % | 0.126 % | 0.177 % | 0.177 % |
+///
+/// Fusion cuts the error of either modality alone by 5–8×. The sum rules and the max rule
+/// are within 2–3 of 3 957 mated comparisons of each other (0.177 % = 7, 0.101 % = 4 errors):
+/// not a significant difference. The sum is kept because it needs **both** modalities'
+/// evidence: under the max rule one modality alone can accept (its FMR adds up with the other's,
+/// and a presentation attack on the easier modality — a printed palm photo for creases — would
+/// be enough), while the sum makes the hard-to-spoof vein score count in every decision. The
+/// min rule loses badly: a capture with a misplaced ROI in one modality sinks the comparison.
+/// The d′ weights (0.497 / 0.503) equal equal weights in effect; they are kept so that a
+/// re-measurement on a sensor with unequal modalities weights them by their separation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FusionConfig {
@@ -178,6 +232,16 @@ impl FusionConfig {
             Modality::Crease => &self.crease,
             Modality::Vein => &self.vein,
         }
+    }
+
+    /// The fused score of a comparison from its per-modality distances (`None` = that modality
+    /// was not compared): `Σ w_k z_k / Σ w_k` over the compared modalities with positive weight,
+    /// `None` when there is none. This is the rule [`Pipeline::verify`](super::Pipeline::verify)
+    /// and [`Pipeline::identify`](super::Pipeline::identify) decide with, and the one the
+    /// calibration table is measured with.
+    pub fn fuse(&self, crease_distance: Option<f64>, vein_distance: Option<f64>) -> Option<f64> {
+        let parts = [(&self.crease, crease_distance), (&self.vein, vein_distance)];
+        ModalityFusion::fuse(parts.into_iter().filter_map(|(m, d)| Some((m, d?))))
     }
 }
 
@@ -218,11 +282,24 @@ impl Default for FusionConfig {
 
 /// The operating point: when a fused score means "same palm".
 ///
-/// Today the only form is a fused-score threshold (z units, see [`FusionConfig`]): a comparison
-/// is a match when its fused score is **at least** the threshold. The planned form is a target
-/// FMR, `Threshold::fmr(1e-6)`, mapped through a calibration table of fused score → FMR measured
-/// with [`crate::eval`] — **that table is not yet measured**, so no FMR is claimed for any
-/// threshold here.
+/// - [`Threshold::fmr`] (the default, at 1e-6): a target false-match rate per comparison,
+///   looked up in the measured [`CALIBRATION`] table for the modalities the comparison actually
+///   compared (crease alone, vein alone, or both fused). A target between two calibrated levels
+///   uses the stricter one; a target below every supported level is refused by
+///   [`PipelineConfig::validate`].
+/// - [`Threshold::fpir`]: a target false-positive identification rate for a gallery of `N`
+///   subjects, converted to the per-comparison FMR `1 − (1 − FPIR)^(1/N)` (≈ FPIR / N) and then
+///   as above. See the [calibration module](super::calibration) for the derivation and the check.
+/// - [`Threshold::fused_score`]: a raw fused-score threshold (z units, see [`FusionConfig`]),
+///   for integrators who calibrate on their own sensor's data.
+///
+/// A comparison is a match when its fused score is **at least** the threshold's minimum score.
+///
+/// The calibrated forms hold only for the settings the table was measured with: the default
+/// stages ([`Pipeline::default`](super::Pipeline::default)), [`FusionConfig::default`] and
+/// [`MatchConfig::default`]. [`PipelineConfig::validate`] refuses `Threshold::fmr` with other
+/// fusion or matching settings; a pipeline with swapped extractors must be recalibrated (the
+/// `calibrate` example) and use [`Threshold::fused_score`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 #[non_exhaustive]
@@ -232,6 +309,11 @@ pub enum Threshold {
         /// The smallest fused score accepted.
         min_fused_score: f64,
     },
+    /// Accept at the calibrated threshold of a target FMR (per comparison, in `(0, 1]`).
+    Fmr {
+        /// The target false-match rate, e.g. `1e-6`.
+        fmr: f64,
+    },
 }
 
 impl Threshold {
@@ -240,27 +322,45 @@ impl Threshold {
         Threshold::FusedScore { min_fused_score }
     }
 
-    /// The smallest fused score accepted.
-    pub fn min_fused_score(&self) -> f64 {
-        match *self {
-            Threshold::FusedScore { min_fused_score } => min_fused_score,
+    /// A calibrated threshold at a target false-match rate per comparison, e.g.
+    /// `Threshold::fmr(1e-6)`; see [`CALIBRATION`] for the measured levels.
+    pub fn fmr(fmr: f64) -> Self {
+        Threshold::Fmr { fmr }
+    }
+
+    /// A calibrated threshold for identification: the per-comparison FMR that gives a target
+    /// false-positive identification rate `fpir` over a gallery of `gallery_size` subjects,
+    /// `FMR = 1 − (1 − FPIR)^(1/N)` ([`fmr_for_fpir`]). Re-derive it when the gallery grows:
+    /// FPIR ≈ N · FMR grows with N at a fixed threshold.
+    pub fn fpir(fpir: f64, gallery_size: u64) -> Self {
+        Threshold::Fmr {
+            fmr: fmr_for_fpir(fpir, gallery_size),
         }
     }
 
-    /// Whether a fused score is accepted.
-    pub fn accepts(&self, fused_score: f64) -> bool {
-        fused_score >= self.min_fused_score()
+    /// The smallest fused score accepted for a comparison of `compared` modalities, or `None`
+    /// for an FMR target the calibration table cannot support (refused by
+    /// [`PipelineConfig::validate`]).
+    pub fn min_fused_score(&self, compared: ComparedModalities) -> Option<f64> {
+        match *self {
+            Threshold::FusedScore { min_fused_score } => Some(min_fused_score),
+            Threshold::Fmr { fmr } => CALIBRATION.min_fused_score(fmr, compared),
+        }
+    }
+
+    /// Whether a fused score of `compared` modalities is accepted (never, for an unsupported
+    /// FMR target).
+    pub fn accepts(&self, fused_score: f64, compared: ComparedModalities) -> bool {
+        self.min_fused_score(compared)
+            .is_some_and(|t| fused_score >= t)
     }
 }
 
 impl Default for Threshold {
-    /// Fused score 3.6: just above the largest non-mated fused score (3.536) measured on the
-    /// synthetic development set (see [`FusionConfig::default`]) over 870 non-mated
-    /// probe-vs-enrolment comparisons (3 references each); the smallest of the 30 mated ones was
-    /// 14.69. No false match among those 870, which bounds nothing near 1e-6: an FMR claim needs
-    /// the calibration table, which is not yet measured.
+    /// `Threshold::fmr(1e-6)`: one false match per million comparisons, as measured in
+    /// [`CALIBRATION`] on synthetic data.
     fn default() -> Self {
-        Threshold::fused_score(measured::FUSED_MAX_NON_MATED)
+        Threshold::fmr(1e-6)
     }
 }
 
@@ -352,13 +452,59 @@ impl PipelineConfig {
                 "must be > 0 (at least one modality weighted)",
             ));
         }
-        let t = self.threshold.min_fused_score();
-        if !t.is_finite() {
-            issues.push(issue(
-                "threshold.fused_score.min_fused_score",
-                t,
-                "must be finite",
-            ));
+        match self.threshold {
+            Threshold::FusedScore { min_fused_score } if !min_fused_score.is_finite() => {
+                issues.push(issue(
+                    "threshold.fused_score.min_fused_score",
+                    min_fused_score,
+                    "must be finite",
+                ));
+            }
+            Threshold::FusedScore { .. } => {}
+            Threshold::Fmr { fmr } if !(fmr > 0.0 && fmr <= 1.0) => {
+                issues.push(issue("threshold.fmr.fmr", fmr, "must be in (0, 1]"));
+            }
+            Threshold::Fmr { fmr } => {
+                // The table holds for the settings it was measured with, nothing else.
+                if self.fusion != FusionConfig::default() {
+                    issues.push(issue(
+                        "fusion",
+                        "(not the default)",
+                        "must be FusionConfig::default() with Threshold::fmr (the calibration \
+                         table is measured with it); use Threshold::fused_score with your own \
+                         calibration",
+                    ));
+                }
+                if self.matching != MatchConfig::default() {
+                    issues.push(issue(
+                        "matching",
+                        "(not the default)",
+                        "must be MatchConfig::default() with Threshold::fmr (the calibration \
+                         table is measured with it); use Threshold::fused_score with your own \
+                         calibration",
+                    ));
+                }
+                for compared in ComparedModalities::ALL {
+                    if CALIBRATION.min_fused_score(fmr, compared).is_none() {
+                        let strictest = CALIBRATION
+                            .scores(compared)
+                            .points
+                            .iter()
+                            .filter(|p| p.threshold().is_some())
+                            .map(|p| p.target_fmr())
+                            .fold(f64::NAN, f64::min);
+                        issues.push(issue(
+                            "threshold.fmr.fmr",
+                            fmr,
+                            format!(
+                                "must be ≥ {strictest:e}, the strictest level the calibration \
+                                 table supports for {compared:?}"
+                            ),
+                        ));
+                        break;
+                    }
+                }
+            }
         }
         if self.max_metadata_bytes > MAX_METADATA_BYTES_LIMIT {
             issues.push(issue(
@@ -374,6 +520,29 @@ impl PipelineConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_consistency_bounds_come_from_the_capture_pair_table() {
+        let e = EnrolmentConfig::default();
+        for (d, s) in [
+            (
+                e.crease_max_consistency_distance,
+                &CALIBRATION.capture_pairs.crease,
+            ),
+            (
+                e.vein_max_consistency_distance,
+                &CALIBRATION.capture_pairs.vein,
+            ),
+        ] {
+            let Some(CalibrationPoint::Measured { threshold, .. }) =
+                s.point_for(DEFAULT_CONSISTENCY_PAIR_FMR).copied()
+            else {
+                panic!("consistency level not calibrated");
+            };
+            assert_eq!(d, threshold);
+            assert!(d > 0.3 && d < 0.45, "{d}");
+        }
+    }
 
     #[test]
     fn default_is_valid_and_round_trips() {
@@ -425,7 +594,10 @@ mod tests {
 
     #[test]
     fn zero_total_weight_is_rejected() {
-        let mut c = PipelineConfig::default();
+        let mut c = PipelineConfig {
+            threshold: Threshold::fused_score(3.0),
+            ..PipelineConfig::default()
+        };
         c.fusion.crease.weight = 0.0;
         c.fusion.vein.weight = 0.0;
         let err = c.validate().unwrap_err();
@@ -464,11 +636,78 @@ mod tests {
     #[test]
     fn threshold_accepts_at_and_above() {
         let t = Threshold::fused_score(2.0);
-        assert!(t.accepts(2.0));
-        assert!(t.accepts(5.0));
-        assert!(!t.accepts(1.999));
+        for c in ComparedModalities::ALL {
+            assert!(t.accepts(2.0, c));
+            assert!(t.accepts(5.0, c));
+            assert!(!t.accepts(1.999, c));
+        }
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(json, r#"{"fused_score":{"min_fused_score":2.0}}"#);
+        let json = serde_json::to_string(&Threshold::fmr(1e-4)).unwrap();
+        assert_eq!(json, r#"{"fmr":{"fmr":0.0001}}"#);
+    }
+
+    #[test]
+    fn fmr_threshold_uses_the_row_of_the_compared_modalities() {
+        for c in ComparedModalities::ALL {
+            let t = Threshold::fmr(1e-3);
+            let min = CALIBRATION.min_fused_score(1e-3, c).unwrap();
+            assert_eq!(t.min_fused_score(c), Some(min));
+            assert!(t.accepts(min, c));
+            assert!(!t.accepts(min.next_down(), c));
+        }
+    }
+
+    #[test]
+    fn fmr_threshold_out_of_range_or_unsupported_is_refused() {
+        for bad in [0.0, -1e-3, 1.5, f64::NAN] {
+            let c = PipelineConfig {
+                threshold: Threshold::fmr(bad),
+                ..PipelineConfig::default()
+            };
+            let err = c.validate().unwrap_err();
+            assert_eq!(err.issues.len(), 1, "{bad}");
+            assert_eq!(err.issues[0].field, "threshold.fmr.fmr");
+            assert_eq!(err.issues[0].bound, "must be in (0, 1]");
+        }
+        let c = PipelineConfig {
+            threshold: Threshold::fmr(1e-9),
+            ..PipelineConfig::default()
+        };
+        let err = c.validate().unwrap_err();
+        assert_eq!(err.issues.len(), 1);
+        assert!(
+            err.issues[0].bound.contains("strictest level"),
+            "{}",
+            err.issues[0]
+        );
+        assert!(!Threshold::fmr(1e-9).accepts(1e9, ComparedModalities::Both));
+    }
+
+    #[test]
+    fn fmr_threshold_needs_the_calibrated_fusion_and_matching() {
+        let mut c = PipelineConfig::default();
+        c.fusion.vein.weight = 1.0;
+        c.matching.max_shift_rows = 1;
+        let err = c.validate().unwrap_err();
+        let fields: Vec<&str> = err.issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(fields, ["fusion", "matching"]);
+        // The same settings with a raw fused-score threshold are the integrator's business.
+        c.threshold = Threshold::fused_score(5.0);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn fpir_threshold_divides_by_the_gallery_size() {
+        let Threshold::Fmr { fmr } = Threshold::fpir(1e-2, 1000) else {
+            panic!("not an FMR threshold");
+        };
+        assert!((fmr - 1.00503e-5).abs() < 1e-9, "{fmr}");
+        // 1e-2 over 1000 people decides at the 1e-6 row (stricter than 1.005e-5 → 1e-5 row).
+        assert_eq!(
+            Threshold::fpir(1e-2, 1000).min_fused_score(ComparedModalities::Both),
+            CALIBRATION.min_fused_score(1e-5, ComparedModalities::Both)
+        );
     }
 
     #[test]

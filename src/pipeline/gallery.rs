@@ -258,6 +258,12 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
     /// no score last). Each candidate carries its [`Decision`]; check
     /// [`Decision::is_match`] — the top candidate is not necessarily a match.
     ///
+    /// **Gallery size.** Each candidate is decided at the per-comparison threshold, so the chance
+    /// that a never-enrolled person is accepted as *someone* grows with the number of subjects
+    /// `N`: FPIR = 1 − (1 − FMR)^N ≈ N · FMR. Choose the threshold for the gallery with
+    /// [`Threshold::fpir`](super::Threshold::fpir)`(target, N)` and re-derive it as the gallery
+    /// grows; see the [calibration module](super::calibration) for the measured check.
+    ///
     /// The probe is prepared once per modality. Per modality, the gallery search returns the
     /// `k · R` nearest references (`R` = the most references one subject has), which contain
     /// every subject among that modality's `k` best; the union of those subjects is then scored

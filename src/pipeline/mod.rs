@@ -25,15 +25,19 @@
 //! **Cost.** The probe is prepared once per modality per call ([`Matcher`]); 1:N searches run
 //! on [`matching::Gallery`](crate::matching::Gallery).
 //!
-//! Missing today (issue 8): the FMR calibration table behind `Threshold::fmr`, and the
-//! transparency sink.
+//! **Operating points.** [`Threshold::fmr`] (default `1e-6`) maps a target false-match rate to
+//! a fused-score threshold through the measured [`CALIBRATION`] table; [`Threshold::fpir`]
+//! accounts for the gallery size in identification (FPIR ≈ N · FMR); see [`calibration`].
 
+pub mod calibration;
 mod config;
 mod gallery;
 
+pub use calibration::{CALIBRATION, ComparedModalities};
 pub use config::{
-    EnrolmentConfig, FusionConfig, MAX_ENROLMENT_CAPTURES, MAX_METADATA_BYTES_LIMIT,
-    ModalityFusion, PIPELINE_CONFIG_SCHEMA_VERSION, PipelineConfig, Threshold,
+    DEFAULT_CONSISTENCY_PAIR_FMR, EnrolmentConfig, FusionConfig, MAX_ENROLMENT_CAPTURES,
+    MAX_METADATA_BYTES_LIMIT, ModalityFusion, PIPELINE_CONFIG_SCHEMA_VERSION, PipelineConfig,
+    Threshold,
 };
 pub use gallery::{Candidate, SubjectGallery, SubjectId};
 
@@ -353,7 +357,9 @@ pub struct Decision {
     /// Fused score (weighted mean of the compared modalities' z-scores); `None` when nothing
     /// could be compared. Higher is more similar.
     pub fused_score: Option<f64>,
-    /// The threshold's minimum fused score at the time of the decision.
+    /// The smallest fused score the threshold accepted for this decision's compared
+    /// modalities (for [`Threshold::fmr`], the calibrated row of crease, vein or both;
+    /// `+∞` for an FMR target the table cannot support).
     pub min_fused_score: f64,
     /// Crease score, if both sides have crease templates.
     pub crease: Option<ModalityScore>,
@@ -648,38 +654,53 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
         Ok(self.decide(scores))
     }
 
-    /// Fuses modality scores and decides.
+    /// Fuses modality scores and decides at the threshold of the compared modalities.
     fn decide(&self, [crease, vein]: [Option<ModalityScore>; 2]) -> Decision {
         let fused_score = fuse(&self.config.fusion, crease.as_ref(), vein.as_ref());
-        let threshold = self.config.threshold;
+        let compared = compared_modalities(crease.as_ref(), vein.as_ref());
+        // `validate` guarantees a supported FMR target; an unsupported one accepts nothing.
+        let min_fused_score = self
+            .config
+            .threshold
+            .min_fused_score(compared.unwrap_or(ComparedModalities::Both))
+            .unwrap_or(f64::INFINITY);
         let verdict = match fused_score {
             None => Verdict::NotComparable,
-            Some(s) if threshold.accepts(s) => Verdict::Match,
+            Some(s) if s >= min_fused_score => Verdict::Match,
             Some(_) => Verdict::NonMatch,
         };
         Decision {
             verdict,
             fused_score,
-            min_fused_score: threshold.min_fused_score(),
+            min_fused_score,
             crease,
             vein,
         }
     }
 }
 
-/// `Σ w_k z_k / Σ w_k` over the compared modalities with positive weight; `None` if none.
+/// The pipeline's fusion rule, [`FusionConfig::fuse`], on the compared modalities.
 fn fuse(
     fusion: &FusionConfig,
     crease: Option<&ModalityScore>,
     vein: Option<&ModalityScore>,
 ) -> Option<f64> {
-    let parts = [(Modality::Crease, crease), (Modality::Vein, vein)]
-        .into_iter()
-        .filter_map(|(modality, score)| {
-            let d = score?.distance()?;
-            Some((fusion.modality(modality), d))
-        });
-    ModalityFusion::fuse(parts)
+    let compared = |s: Option<&ModalityScore>| s.and_then(ModalityScore::distance);
+    fusion.fuse(compared(crease), compared(vein))
+}
+
+/// Which modalities were compared (have a distance), if any.
+fn compared_modalities(
+    crease: Option<&ModalityScore>,
+    vein: Option<&ModalityScore>,
+) -> Option<ComparedModalities> {
+    let has = |s: Option<&ModalityScore>| s.and_then(ModalityScore::distance).is_some();
+    match (has(crease), has(vein)) {
+        (true, true) => Some(ComparedModalities::Both),
+        (true, false) => Some(ComparedModalities::Crease),
+        (false, true) => Some(ComparedModalities::Vein),
+        (false, false) => None,
+    }
 }
 
 /// Best comparison over several references.

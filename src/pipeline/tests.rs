@@ -455,3 +455,36 @@ fn failed_enrolment_into_a_gallery_adds_nothing() {
     assert_eq!(g.reference_count(Modality::Crease), 3, "rolled back");
     assert_eq!(g.enrolment_count(&1.into()), Some(1));
 }
+
+#[test]
+fn fmr_threshold_decides_at_the_row_of_the_compared_modalities() {
+    use super::calibration::CALIBRATION;
+    let p = Pipeline::default(); // Threshold::fmr(1e-6), default fusion
+    let both = p.verify(&probe_of(7, 1, 10), &enrolment_of(7)).unwrap();
+    assert_eq!(
+        Some(both.min_fused_score),
+        CALIBRATION.min_fused_score(1e-6, ComparedModalities::Both)
+    );
+    assert_eq!(both.verdict, Verdict::Match, "{both:?}");
+    for (drop_vein, compared) in [
+        (true, ComparedModalities::Crease),
+        (false, ComparedModalities::Vein),
+    ] {
+        let mut probe = probe_of(7, 1, 10);
+        if drop_vein {
+            probe.vein = None;
+        } else {
+            probe.crease = None;
+        }
+        let d = p.verify(&probe, &enrolment_of(7)).unwrap();
+        assert_eq!(
+            Some(d.min_fused_score),
+            CALIBRATION.min_fused_score(1e-6, compared),
+            "{compared:?}"
+        );
+        assert_eq!(d.verdict, Verdict::Match, "{compared:?}: {d:?}");
+    }
+    // Random codes of another palm: far below every calibrated threshold.
+    let other = p.verify(&probe_of(8, 1, 10), &enrolment_of(7)).unwrap();
+    assert_eq!(other.verdict, Verdict::NonMatch, "{other:?}");
+}
