@@ -45,6 +45,15 @@ use sample::{Channel, Small, bilinear};
 pub trait RoiDetector {
     /// Detects the palm ROI, or says why not (a [`RoiError`] with measured value and bound).
     fn detect(&self, frame: &Frame) -> Result<Roi, RoiError>;
+
+    /// The hand segmentation behind [`detect`](Self::detect), for transparency (the pipeline's
+    /// `hand-mask` trace key): a binary mask (255 = hand) and the downscale factor (frame px per
+    /// mask px). `None`, the default, when the detector has no such stage. Called only when a
+    /// trace sink asks for it, so it may recompute what `detect` computes.
+    fn hand_segmentation(&self, frame: &Frame) -> Option<Result<(GrayImage, u32), RoiError>> {
+        let _ = frame;
+        None
+    }
 }
 
 /// The three finger-valley landmarks, in frame pixels (pixel centres at integer coordinates).
@@ -432,6 +441,10 @@ impl RoiDetector for FullHandDetector {
         let roi = self.detect_unchecked(frame)?;
         self.config.policy.check(&roi.quality)?;
         Ok(roi)
+    }
+
+    fn hand_segmentation(&self, frame: &Frame) -> Option<Result<(GrayImage, u32), RoiError>> {
+        Some(self.hand_mask(frame))
     }
 }
 
