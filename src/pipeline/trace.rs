@@ -848,3 +848,6 @@ fn line(img: &mut RgbImage, a: Point2<f32>, b: Point2<f32>, c: Rgb<u8>, r: i32) 
         dot(img, a + (b - a) * t, c, r / 2);
     }
 }
+
+#[cfg(test)]
+mod tests;
