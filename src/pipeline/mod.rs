@@ -494,10 +494,13 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
                 found: frame.spectrum(),
             });
         }
-        let roi = self
-            .detector
-            .detect(frame)
-            .map_err(|source| PipelineError::Roi { modality, source })?;
+        let roi = match self.detector.detect(frame) {
+            Ok(roi) => roi,
+            Err(source) => {
+                trace::emit_rejected_roi(&self.detector, frame, key, sink);
+                return Err(PipelineError::Roi { modality, source });
+            }
+        };
         trace::emit_roi(frame, &roi, key, sink);
         let features = |source| PipelineError::Features { modality, source };
         let image = RoiImage::from_gray(&roi.patch, Some(&roi.mask)).map_err(features)?;

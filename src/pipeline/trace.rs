@@ -28,7 +28,7 @@
 //! |---|---|---|---|
 //! | `frame` | [`Artefact::Frame`] | modality, capture | for each frame of a presentation, before any check |
 //! | `hand-mask` | [`Artefact::HandMask`] | modality, capture | when the detector exposes its segmentation ([`RoiDetector::hand_segmentation`]) and it succeeds; even if the ROI then fails |
-//! | `landmarks` | [`Artefact::Landmarks`] | modality, capture | when the ROI is accepted (detection and quality policy passed) |
+//! | `landmarks` | [`Artefact::Landmarks`] | modality, capture | when landmarks were found: the accepted ROI, or the one the quality policy rejected (if the detector exposes it, [`RoiDetector::unchecked_roi`]; the stream then ends) |
 //! | `quality` | [`Artefact::Quality`] | modality, capture | with `landmarks` |
 //! | `roi` | [`Artefact::RoiPatch`] | modality, capture | with `landmarks` |
 //! | `roi-mask` | [`Artefact::RoiMask`] | modality, capture | with `landmarks` |
@@ -43,7 +43,8 @@
 //! frame's; per enrolment, the captures in order, then the consistency pairs (crease, then
 //! vein; `(0,1), (0,2), …, (1,2), …`); per verification, crease comparisons and score, vein
 //! comparisons and score, then the decision. A stage that fails ends the stream at that point
-//! (the error goes to the caller as usual).
+//! (the error goes to the caller as usual); a frame the quality policy rejects still shows its
+//! ROI (`landmarks` … `roi-mask`) first, so the rejection can be seen.
 //!
 //! Identification searches the gallery with the prepared probe; its per-reference comparisons
 //! are not traced (they number in the millions), only the candidates.
@@ -366,6 +367,23 @@ pub(crate) fn emit_roi<S: TraceSink + ?Sized>(
     emit(sink, key(Stage::Quality), Artefact::Quality(&roi.quality));
     emit(sink, key(Stage::Roi), Artefact::RoiPatch(&roi.patch));
     emit(sink, key(Stage::RoiMask), Artefact::RoiMask(&roi.mask));
+}
+
+/// On a rejected frame: the ROI before the quality policy, if the detector exposes it and
+/// a sink wants any of its keys.
+#[inline(always)]
+pub(crate) fn emit_rejected_roi<D: RoiDetector, S: TraceSink + ?Sized>(
+    detector: &D,
+    frame: &Frame,
+    key: impl Fn(Stage) -> TraceKey,
+    sink: &mut S,
+) {
+    let wanted = [Stage::Landmarks, Stage::Quality, Stage::Roi, Stage::RoiMask]
+        .into_iter()
+        .any(|s| sink.accepts(&key(s)));
+    if wanted && let Some(Ok(roi)) = detector.unchecked_roi(frame) {
+        emit_roi(frame, &roi, key, sink);
+    }
 }
 
 impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V> {

@@ -54,6 +54,16 @@ pub trait RoiDetector {
         let _ = frame;
         None
     }
+
+    /// The ROI as found before the quality policy, for transparency: when
+    /// [`detect`](Self::detect) rejects a frame on quality, the pipeline traces this ROI (its
+    /// landmarks, quality report and patch) so the rejection can be seen. `None`, the default,
+    /// when the detector has no separate policy step. Called only on a rejection that a trace
+    /// sink wants to see.
+    fn unchecked_roi(&self, frame: &Frame) -> Option<Result<Roi, RoiError>> {
+        let _ = frame;
+        None
+    }
 }
 
 /// The three finger-valley landmarks, in frame pixels (pixel centres at integer coordinates).
@@ -445,6 +455,10 @@ impl RoiDetector for FullHandDetector {
 
     fn hand_segmentation(&self, frame: &Frame) -> Option<Result<(GrayImage, u32), RoiError>> {
         Some(self.hand_mask(frame))
+    }
+
+    fn unchecked_roi(&self, frame: &Frame) -> Option<Result<Roi, RoiError>> {
+        Some(self.detect_unchecked(frame))
     }
 }
 

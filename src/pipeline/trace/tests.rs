@@ -382,6 +382,52 @@ fn a_failing_roi_ends_the_stream_after_the_frame_and_hand_mask() {
     assert_eq!(sink.log, [("crease.frame".into(), Shape::Frame(160, 120))]);
 }
 
+#[test]
+fn a_quality_rejection_still_shows_the_rejected_roi() {
+    /// Rejects every frame on quality, and exposes the ROI it rejected.
+    struct Rejects(FixedDetector, bool);
+    impl RoiDetector for Rejects {
+        fn detect(&self, _: &Frame) -> Result<Roi, RoiError> {
+            Err(RoiError::Clipped {
+                clipped_fraction: 0.5,
+                max: 0.1,
+            })
+        }
+        fn unchecked_roi(&self, frame: &Frame) -> Option<Result<Roi, RoiError>> {
+            assert!(self.1, "unchecked ROI computed although no sink wanted it");
+            Some(self.0.detect(frame))
+        }
+    }
+    let (v, _) = frames();
+    let pres = Presentation::visible_only(&v);
+    let mut p = Pipeline::default().with_roi_detector(Rejects(FixedDetector { seed: 1 }, true));
+    let mut sink = Recorder::default();
+    let err = p.extract_traced(&pres, &mut sink).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PipelineError::Roi {
+                source: RoiError::Clipped { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let mut expected = frame_keys("", Modality::Crease);
+    expected.truncate(6); // no code planes
+    expected.remove(1); // this detector has no segmentation stage
+    assert_eq!(sink.log, expected);
+    // Not computed for sinks that want none of the ROI keys, nor untraced.
+    let mut p = Pipeline::default().with_roi_detector(Rejects(FixedDetector { seed: 1 }, false));
+    let mut sink = Recorder {
+        only: Some(vec![Stage::Frame, Stage::HandMask, Stage::CodePlanes]),
+        ..Recorder::default()
+    };
+    assert_eq!(p.extract_traced(&pres, &mut sink).unwrap_err(), err);
+    assert_eq!(sink.log, [("crease.frame".into(), Shape::Frame(80, 60))]);
+    assert_eq!(p.extract(&pres).unwrap_err(), err);
+}
+
 /// A fresh folder under the system temporary directory.
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
