@@ -41,7 +41,9 @@ pub use config::{
     ModalityFusion, PIPELINE_CONFIG_SCHEMA_VERSION, PipelineConfig, Threshold,
 };
 pub use gallery::{Candidate, SubjectGallery, SubjectId};
-pub use trace::{Artefact, FolderSink, NoTrace, Stage, TraceKey, TraceSink};
+pub use trace::{
+    Artefact, FolderSink, FolderSinkError, NoTrace, Stage, TraceError, TraceKey, TraceSink,
+};
 
 use crate::features::{FeatureError, FeatureExtractor, MaxCurvatureVein, OrientedCodeExtractor};
 use crate::matching::{Comparison, ComparisonOutcome, Matcher, MatchingError};

@@ -654,8 +654,16 @@ impl TraceSink for FolderSink {
 // ---------------------------------------------------------------------------------------------
 // JSON and images
 
+/// An `f32` as its shortest decimal form (`219.47757`, not the widened `219.47756958007812`);
+/// `null` when not finite.
+fn num(x: f32) -> Value {
+    x.to_string()
+        .parse::<f64>()
+        .map_or(Value::Null, Value::from)
+}
+
 fn point(p: &Point2<f32>) -> Value {
-    json!([p.x, p.y])
+    json!([num(p.x), num(p.y)])
 }
 
 fn landmarks_json(l: &Landmarks, corners: &[Point2<f32>; 4], t: &RoiTransform) -> Value {
@@ -666,12 +674,12 @@ fn landmarks_json(l: &Landmarks, corners: &[Point2<f32>; 4], t: &RoiTransform) -
         "middle_ring_px": point(&l.middle_ring),
         "ring_little_px": point(&l.ring_little),
         "palm_center_px": point(&l.palm_center),
-        "palm_radius_px": l.palm_radius_px,
+        "palm_radius_px": num(l.palm_radius_px),
         "roi_corners_px": corners.iter().map(point).collect::<Vec<_>>(),
         "transform": {
-            "frame_px_per_roi_px": t.scale(),
-            "rotation_rad": t.similarity.isometry.rotation.angle(),
-            "translation_px": [tr.x, tr.y],
+            "frame_px_per_roi_px": num(t.scale()),
+            "rotation_rad": num(t.similarity.isometry.rotation.angle()),
+            "translation_px": [num(tr.x), num(tr.y)],
             "mirrored": t.mirrored,
         },
     })
@@ -679,15 +687,15 @@ fn landmarks_json(l: &Landmarks, corners: &[Point2<f32>; 4], t: &RoiTransform) -
 
 fn quality_json(q: &QualityReport) -> Value {
     json!({
-        "valley_distance_px": q.valley_distance_px,
-        "palm_radius_px": q.palm_radius_px,
-        "inside_fraction": q.inside_fraction,
-        "outside_frame_fraction": q.outside_frame_fraction,
-        "focus": q.focus,
-        "mean_gray": q.mean_gray,
-        "contrast": q.contrast,
-        "clipped_fraction": q.clipped_fraction,
-        "segmentation_separability": q.segmentation_separability,
+        "valley_distance_px": num(q.valley_distance_px),
+        "palm_radius_px": num(q.palm_radius_px),
+        "inside_fraction": num(q.inside_fraction),
+        "outside_frame_fraction": num(q.outside_frame_fraction),
+        "focus": num(q.focus),
+        "mean_gray": num(q.mean_gray),
+        "contrast": num(q.contrast),
+        "clipped_fraction": num(q.clipped_fraction),
+        "segmentation_separability": num(q.segmentation_separability),
     })
 }
 

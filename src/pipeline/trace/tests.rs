@@ -586,3 +586,11 @@ fn folder_sink_errors_are_typed_and_kept() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn json_numbers_are_the_shortest_f32_form() {
+    assert_eq!(num(0.1), json!(0.1));
+    assert_eq!(num(219.477_57), json!(219.47757));
+    assert_eq!(num(f32::NAN), Value::Null);
+    assert_eq!(num(f32::INFINITY), Value::Null);
+}
