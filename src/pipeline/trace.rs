@@ -453,7 +453,12 @@ pub enum TraceError {
 
 /// The files a [`FolderSink`] could not write, returned by [`FolderSink::finish`].
 #[derive(Debug, thiserror::Error)]
-#[error("{} trace file(s) could not be written ({} written); first: {}", failures.len(), written.len(), failures[0])]
+#[error(
+    "{} trace file(s) could not be written ({} written); first: {}",
+    failures.len(),
+    written.len(),
+    failures.first().map(ToString::to_string).unwrap_or_default()
+)]
 pub struct FolderSinkError {
     /// Every failure, in order (never empty).
     pub failures: Vec<TraceError>,
