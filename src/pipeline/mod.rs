@@ -22,15 +22,16 @@
 //! z-scores ([`FusionConfig`]); the [`Threshold`] decides on the fused score. Either modality may
 //! be absent (crease-only or vein-only deployments): the fusion uses those compared.
 //!
-//! **Cost.** The probe is prepared once per modality per call ([`Matcher`]); 1:N searches run
-//! on [`matching::Gallery`](crate::matching::Gallery).
-//!
 //! **Transparency.** Every stage's output can be streamed to a [`TraceSink`] under stable keys
 //! ([`Pipeline::extract_traced`], [`Pipeline::enrol_traced`], [`Pipeline::verify_traced`],
 //! [`Pipeline::identify_traced`]); [`FolderSink`] writes them as PNG and JSON files. The
 //! untraced methods run the same code with [`NoTrace`], which compiles away (see [`trace`]).
 //!
-//! Missing today (issue 8): the FMR calibration table behind `Threshold::fmr`.
+//! **Cost.** The probe is prepared once per modality per call ([`Matcher`]); 1:N searches run
+//! on [`matching::Gallery`](crate::matching::Gallery).
+//!
+//! Missing today (issue 8): the FMR calibration table behind `Threshold::fmr`, and the
+//! transparency sink.
 
 mod config;
 mod gallery;
