@@ -14,14 +14,16 @@
 //! `&mut dyn TraceSink` also works (one virtual `accepts` call per key: seven per frame, a few
 //! per verification, nothing per pixel).
 //!
-//! Measured (`cargo bench --features synth --bench trace`, thread CPU time, one 640×480 visible
-//! + NIR presentation, a 2-core machine under load, 2026-12-04): in the release build,
-//! `extract` and `enrol` compile to the same instruction sequence as on the commit before
-//! tracing, and `verify` to the same number of instructions with other register choices;
-//! `extract` 8.57 ms untraced against 8.43–8.82 ms before (run-to-run spread ±2 %), `verify`
-//! 29.7 µs against 28.5–29.0 µs. Through a `dyn` sink that accepts nothing: 9.1 ms and
-//! 30.6 µs. A sink that accepts every key: 14.5 ms per presentation, the difference being the
-//! hand segmentation, recomputed for `hand-mask`.
+//! Measured (`cargo bench --features synth --bench trace`, thread CPU time, one 640×480
+//! visible and NIR presentation, a shared 2-core machine under load, 2026-12-04). In the
+//! release build the untraced `extract` and `enrol` bodies are the same instruction sequence as
+//! on the commit before tracing (61fc4ef), `verify` has the same instruction count (other register choices), and the
+//! per-frame helper calls the same functions (its error path is laid out differently). Timing
+//! is within the machine's noise: `extract` 9.40 ms untraced against 9.15 and 9.92 ms for the
+//! code before tracing in runs just before and after; `verify` 28.7 µs against 29.2 and
+//! 35.5 µs. Through a `dyn` sink that accepts nothing: 8.75 ms and 29.0 µs. A sink that accepts
+//! every key: 13.9 ms per presentation, the difference being the hand segmentation,
+//! recomputed for `hand-mask`.
 //!
 //! # Keys
 //!
