@@ -162,7 +162,7 @@ fn every_documented_key_is_emitted_in_order_with_the_default_pipeline() {
     expected.push(TraceKey::new(Stage::Decision));
     expected.push(TraceKey::new(Stage::Candidates));
     assert_eq!(sink.keys, expected);
-    for stage in Stage::ALL {
+    for &stage in Stage::ALL {
         assert!(
             sink.keys.iter().any(|k| k.stage == stage),
             "{stage} never emitted"

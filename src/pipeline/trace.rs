@@ -126,7 +126,7 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in pipeline order.
-    pub const ALL: [Stage; 12] = [
+    pub const ALL: &'static [Stage] = &[
         Stage::Frame,
         Stage::HandMask,
         Stage::Landmarks,
@@ -161,9 +161,12 @@ impl Stage {
 
     /// The stage with this name, if any.
     pub fn from_name(name: &str) -> Option<Stage> {
-        Stage::ALL.into_iter().find(|s| s.name() == name)
+        Stage::ALL.iter().copied().find(|s| s.name() == name)
     }
 }
+
+// `FolderSink` keeps the stages it writes as bits of a `u32`.
+const _: () = assert!(Stage::ALL.len() <= 32);
 
 impl fmt::Display for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -208,7 +208,7 @@ fn key_names_are_stable() {
             "candidates"
         ]
     );
-    for s in Stage::ALL {
+    for &s in Stage::ALL {
         assert_eq!(Stage::from_name(s.name()), Some(s));
     }
     assert_eq!(Stage::from_name("Frame"), None);
