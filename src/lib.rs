@@ -13,7 +13,8 @@
 //!   [`Gallery`](matching::Gallery).
 //! - [`pipeline`]: the integrator's entry point: [`Pipeline`] (frames → templates), enrolment
 //!   with a consistency check, `verify` (1:1), `identify` (1:N over a [`SubjectGallery`]),
-//!   crease + vein score fusion.
+//!   crease + vein score fusion, and transparency (every stage's output streamed to a
+//!   [`TraceSink`](pipeline::TraceSink); [`FolderSink`](pipeline::FolderSink) writes PNG/JSON).
 //! - [`eval`]: evaluation — image-folder experiments (`DIR/<subject>/<sample>`), score files,
 //!   FMR/FNMR, EER, DET, FNMR at fixed FMR, CMC, FPIR/FNIR, and DET/histogram plots (feature
 //!   `plot`).

@@ -22,6 +22,11 @@
 //! z-scores ([`FusionConfig`]); the [`Threshold`] decides on the fused score. Either modality may
 //! be absent (crease-only or vein-only deployments): the fusion uses those compared.
 //!
+//! **Transparency.** Every stage's output can be streamed to a [`TraceSink`] under stable keys
+//! ([`Pipeline::extract_traced`], [`Pipeline::enrol_traced`], [`Pipeline::verify_traced`],
+//! [`Pipeline::identify_traced`]); [`FolderSink`] writes them as PNG and JSON files. The
+//! untraced methods run the same code with [`NoTrace`], which compiles away (see [`trace`]).
+//!
 //! **Cost.** The probe is prepared once per modality per call ([`Matcher`]); 1:N searches run
 //! on [`matching::Gallery`](crate::matching::Gallery).
 //!
@@ -32,6 +37,7 @@
 pub mod calibration;
 mod config;
 mod gallery;
+pub mod trace;
 
 pub use calibration::{CALIBRATION, ComparedModalities};
 pub use config::{
@@ -40,6 +46,9 @@ pub use config::{
     Threshold,
 };
 pub use gallery::{Candidate, SubjectGallery, SubjectId};
+pub use trace::{
+    Artefact, FolderSink, FolderSinkError, NoTrace, Stage, TraceError, TraceKey, TraceSink,
+};
 
 use crate::features::{FeatureError, FeatureExtractor, MaxCurvatureVein, OrientedCodeExtractor};
 use crate::matching::{Comparison, ComparisonOutcome, Matcher, MatchingError};
@@ -471,11 +480,15 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
         &self.detector
     }
 
-    fn extract_one(
+    fn extract_one<S: TraceSink + ?Sized>(
         &mut self,
         modality: Modality,
         frame: &Frame,
+        capture: Option<u32>,
+        sink: &mut S,
     ) -> Result<(PalmTemplate, QualityReport), PipelineError> {
+        let key = |stage| TraceKey::capture(stage, modality, capture);
+        trace::emit_frame(&self.detector, frame, key, sink);
         let spectrum_ok = matches!(
             (modality, frame.spectrum()),
             (Modality::Crease, Spectrum::Visible) | (Modality::Vein, Spectrum::NearInfrared { .. })
@@ -490,10 +503,14 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
                 found: frame.spectrum(),
             });
         }
-        let roi = self
-            .detector
-            .detect(frame)
-            .map_err(|source| PipelineError::Roi { modality, source })?;
+        let roi = match self.detector.detect(frame) {
+            Ok(roi) => roi,
+            Err(source) => {
+                trace::emit_rejected_roi(&self.detector, frame, key, sink);
+                return Err(PipelineError::Roi { modality, source });
+            }
+        };
+        trace::emit_roi(frame, &roi, key, sink);
         let features = |source| PipelineError::Features { modality, source };
         let image = RoiImage::from_gray(&roi.patch, Some(&roi.mask)).map_err(features)?;
         let template = match modality {
@@ -507,6 +524,7 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
                 produced: template.modality(),
             });
         }
+        trace::emit(sink, key(Stage::CodePlanes), Artefact::Template(&template));
         Ok((template, roi.quality))
     }
 
@@ -516,16 +534,35 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
         &mut self,
         presentation: &Presentation<'_>,
     ) -> Result<ProbeTemplates, PipelineError> {
+        self.extract_traced(presentation, &mut NoTrace)
+    }
+
+    /// [`Pipeline::extract`], streaming each stage's output to `sink` (keys without a capture
+    /// index; see [`trace`]).
+    pub fn extract_traced<S: TraceSink + ?Sized>(
+        &mut self,
+        presentation: &Presentation<'_>,
+        sink: &mut S,
+    ) -> Result<ProbeTemplates, PipelineError> {
+        self.extract_capture(presentation, None, sink)
+    }
+
+    fn extract_capture<S: TraceSink + ?Sized>(
+        &mut self,
+        presentation: &Presentation<'_>,
+        capture: Option<u32>,
+        sink: &mut S,
+    ) -> Result<ProbeTemplates, PipelineError> {
         if presentation.visible.is_none() && presentation.nir.is_none() {
             return Err(PipelineError::EmptyPresentation);
         }
         let crease = presentation
             .visible
-            .map(|f| self.extract_one(Modality::Crease, f))
+            .map(|f| self.extract_one(Modality::Crease, f, capture, sink))
             .transpose()?;
         let vein = presentation
             .nir
-            .map(|f| self.extract_one(Modality::Vein, f))
+            .map(|f| self.extract_one(Modality::Vein, f, capture, sink))
             .transpose()?;
         let (crease, crease_quality) = crease.unzip();
         let (vein, vein_quality) = vein.unzip();
@@ -549,6 +586,16 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
         &mut self,
         presentations: &[Presentation<'_>],
     ) -> Result<Enrolment, PipelineError> {
+        self.enrol_traced(presentations, &mut NoTrace)
+    }
+
+    /// [`Pipeline::enrol`], streaming each capture's stages (keys with its capture index) and
+    /// each consistency comparison to `sink` (see [`trace`]).
+    pub fn enrol_traced<S: TraceSink + ?Sized>(
+        &mut self,
+        presentations: &[Presentation<'_>],
+        sink: &mut S,
+    ) -> Result<Enrolment, PipelineError> {
         let e = &self.config.enrolment;
         if presentations.len() < e.captures_min as usize
             || presentations.len() > e.captures_max as usize
@@ -561,10 +608,13 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
         }
         let mut probes = Vec::with_capacity(presentations.len());
         for (capture, p) in presentations.iter().enumerate() {
-            let t = self.extract(p).map_err(|source| PipelineError::Capture {
-                capture,
-                source: Box::new(source),
-            })?;
+            let index = Some(capture as u32);
+            let t =
+                self.extract_capture(p, index, sink)
+                    .map_err(|source| PipelineError::Capture {
+                        capture,
+                        source: Box::new(source),
+                    })?;
             probes.push(t);
         }
         let has = |t: &ProbeTemplates| modality_set(t.crease.is_some(), t.vein.is_some());
@@ -588,7 +638,10 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
                 let matcher =
                     Matcher::new(&refs[first], &self.config.matching).map_err(matching)?;
                 for (second, reference) in refs.iter().enumerate().skip(first + 1) {
-                    match matcher.compare(reference).map_err(matching)? {
+                    let outcome = matcher.compare(reference).map_err(matching)?;
+                    let key = TraceKey::consistency(modality, first as u32, second as u32);
+                    trace::emit(sink, key, Artefact::Comparison(&outcome));
+                    match outcome {
                         ComparisonOutcome::Compared(c) if c.distance <= bound => {}
                         ComparisonOutcome::Compared(c) => {
                             return Err(PipelineError::InconsistentCaptures {
@@ -632,6 +685,17 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
         probe: &ProbeTemplates,
         enrolment: &Enrolment,
     ) -> Result<Decision, PipelineError> {
+        self.verify_traced(probe, enrolment, &mut NoTrace)
+    }
+
+    /// [`Pipeline::verify`], streaming every probe–reference comparison, each modality's score
+    /// and the decision to `sink` (see [`trace`]).
+    pub fn verify_traced<S: TraceSink + ?Sized>(
+        &self,
+        probe: &ProbeTemplates,
+        enrolment: &Enrolment,
+        sink: &mut S,
+    ) -> Result<Decision, PipelineError> {
         let mut scores = [None, None];
         for (m, modality) in MODALITIES.into_iter().enumerate() {
             let (Some(p), refs) = (probe.template(modality), enrolment.references(modality)) else {
@@ -644,14 +708,30 @@ impl<D: RoiDetector, C: FeatureExtractor, V: FeatureExtractor> Pipeline<D, C, V>
             let matcher = Matcher::new(p, &self.config.matching).map_err(matching)?;
             let mut best = BestOf::default();
             for (i, r) in refs.iter().enumerate() {
-                best.push(i, matcher.compare(r).map_err(matching)?);
+                let outcome = matcher.compare(r).map_err(matching)?;
+                let key = TraceKey::reference(Stage::Comparison, modality, i as u32);
+                trace::emit(sink, key, Artefact::Comparison(&outcome));
+                best.push(i, outcome);
             }
             scores[m] = best.score(self.config.fusion.modality(modality));
+            if let Some(score) = &scores[m] {
+                trace::emit(
+                    sink,
+                    TraceKey::modality(Stage::Score, modality),
+                    Artefact::Score(score),
+                );
+            }
         }
         if scores.iter().all(Option::is_none) {
             return Err(PipelineError::NoCommonModality);
         }
-        Ok(self.decide(scores))
+        let decision = self.decide(scores);
+        trace::emit(
+            sink,
+            TraceKey::new(Stage::Decision),
+            Artefact::Decision(&decision),
+        );
+        Ok(decision)
     }
 
     /// Fuses modality scores and decides at the threshold of the compared modalities.

@@ -45,6 +45,25 @@ use sample::{Channel, Small, bilinear};
 pub trait RoiDetector {
     /// Detects the palm ROI, or says why not (a [`RoiError`] with measured value and bound).
     fn detect(&self, frame: &Frame) -> Result<Roi, RoiError>;
+
+    /// The hand segmentation behind [`detect`](Self::detect), for transparency (the pipeline's
+    /// `hand-mask` trace key): a binary mask (255 = hand) and the downscale factor (frame px per
+    /// mask px). `None`, the default, when the detector has no such stage. Called only when a
+    /// trace sink asks for it, so it may recompute what `detect` computes.
+    fn hand_segmentation(&self, frame: &Frame) -> Option<Result<(GrayImage, u32), RoiError>> {
+        let _ = frame;
+        None
+    }
+
+    /// The ROI as found before the quality policy, for transparency: when
+    /// [`detect`](Self::detect) rejects a frame on quality, the pipeline traces this ROI (its
+    /// landmarks, quality report and patch) so the rejection can be seen. `None`, the default,
+    /// when the detector has no separate policy step. Called only on a rejection that a trace
+    /// sink wants to see.
+    fn unchecked_roi(&self, frame: &Frame) -> Option<Result<Roi, RoiError>> {
+        let _ = frame;
+        None
+    }
 }
 
 /// The three finger-valley landmarks, in frame pixels (pixel centres at integer coordinates).
@@ -432,6 +451,14 @@ impl RoiDetector for FullHandDetector {
         let roi = self.detect_unchecked(frame)?;
         self.config.policy.check(&roi.quality)?;
         Ok(roi)
+    }
+
+    fn hand_segmentation(&self, frame: &Frame) -> Option<Result<(GrayImage, u32), RoiError>> {
+        Some(self.hand_mask(frame))
+    }
+
+    fn unchecked_roi(&self, frame: &Frame) -> Option<Result<Roi, RoiError>> {
+        Some(self.detect_unchecked(frame))
     }
 }
 
