@@ -321,6 +321,27 @@ impl Gallery {
     ///
     /// Errors: the matcher's geometry, modality or algorithm differ from the gallery's.
     pub fn search(&self, matcher: &Matcher, k: usize) -> Result<Vec<Candidate>, MatchingError> {
+        self.search_with(matcher, k, false)
+    }
+
+    /// Benchmark baseline, not API: [`Gallery::search_in`] through the per-shift sink kernels
+    /// (the scan before the best-shift kernels). Same results.
+    #[doc(hidden)]
+    pub fn search_in_via_sink(
+        &self,
+        pool: &rayon::ThreadPool,
+        matcher: &Matcher,
+        k: usize,
+    ) -> Result<Vec<Candidate>, MatchingError> {
+        pool.install(|| self.search_with(matcher, k, true))
+    }
+
+    fn search_with(
+        &self,
+        matcher: &Matcher,
+        k: usize,
+        via_sink: bool,
+    ) -> Result<Vec<Candidate>, MatchingError> {
         matcher.kind().check(&self.kind)?;
         if k == 0 || self.is_empty() {
             return Ok(Vec::new());
@@ -333,7 +354,7 @@ impl Gallery {
             .fold(
                 || TopK::new(k),
                 |mut top, (ci, chunk)| {
-                    self.scan(matcher, chunk, ci * SEARCH_CHUNK_ROWS, &mut top);
+                    self.scan(matcher, chunk, ci * SEARCH_CHUNK_ROWS, &mut top, via_sink);
                     top
                 },
             )
@@ -362,25 +383,30 @@ impl Gallery {
             return Ok(Vec::new());
         }
         let mut top = TopK::new(k);
-        self.scan(matcher, self.row_buffer(), 0, &mut top);
+        self.scan(matcher, self.row_buffer(), 0, &mut top, false);
         Ok(self.finish(matcher, top))
     }
 
     /// Compares every row of `chunk` (row `first` onwards) and offers it to `top`.
     #[inline]
-    fn scan(&self, matcher: &Matcher, chunk: &[u64], first: usize, top: &mut TopK) {
-        matcher.select_rows(chunk, self.row_words, |i, sel: Selector| {
+    fn scan(&self, matcher: &Matcher, chunk: &[u64], first: usize, top: &mut TopK, via_sink: bool) {
+        let ids = &self.ids[first..first + chunk.len() / self.row_words];
+        let offer = |i: usize, sel: Selector| {
             if sel.found() {
-                let row = first + i;
                 top.offer(Entry {
                     num: sel.num,
                     den: sel.den,
-                    id: self.ids[row],
-                    row,
+                    id: ids[i],
+                    row: first + i,
                     shift: sel.index,
                 });
             }
-        });
+        };
+        if via_sink {
+            matcher.select_rows_via_sink(chunk, self.row_words, offer);
+        } else {
+            matcher.select_rows(chunk, self.row_words, offer);
+        }
     }
 
     fn finish(&self, matcher: &Matcher, top: TopK) -> Vec<Candidate> {

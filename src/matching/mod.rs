@@ -98,6 +98,8 @@
 
 mod aligned;
 mod backend;
+#[doc(hidden)]
+pub mod bench_support;
 mod config;
 mod gallery;
 pub(crate) mod kernels;

@@ -12,6 +12,7 @@
 
 use std::arch::x86_64::*;
 
+use super::super::prepared::Selector;
 use super::{Layout, ShiftSink};
 
 /// `(a ⊕ b) ∧ c` as a `vpternlogq` truth table (`a = 0xF0, b = 0xCC, c = 0xAA`).
@@ -215,5 +216,441 @@ unsafe fn general<S: ShiftSink>(
         }
         let (n, d) = finish(num, den);
         sink.offer(s, n, d);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Best-shift kernels: the per-shift counts stay in vector lanes and the best shift is picked with
+// vector instructions, so a comparison does no per-shift horizontal sum and no per-shift scalar
+// work.
+// ---------------------------------------------------------------------------------------------
+
+/// Most groups of eight shifts: `⌈17² / 8⌉` for the largest window (±8 × ±8).
+pub(crate) const MAX_GROUPS: usize = 37;
+
+/// `(a ∧ b) ∨ c` as a `vpternlogq` truth table.
+const AND_OR: i32 = 0xEA;
+
+/// `2⁵²` as `f64`, and its bit pattern: `bits(2⁵² + x) = bits(2⁵²) | x` for `x < 2⁵²`.
+const TWO_52: f64 = 4_503_599_627_370_496.0;
+const TWO_52_BITS: i64 = 0x4330_0000_0000_0000;
+
+/// Lane `j` of the result is the sum of the eight lanes of `v[j]` (a transposing reduction:
+/// 21 instructions for eight vectors instead of eight horizontal sums).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn hsum8(v: [__m512i; 8]) -> __m512i {
+    // [a0+a1, b0+b1, a2+a3, b2+b3, …]: 128-bit groups (a01, b01), (a23, b23), (a45, b45), (a67, b67).
+    macro_rules! pair {
+        ($a:expr, $b:expr) => {
+            _mm512_add_epi64(_mm512_unpacklo_epi64($a, $b), _mm512_unpackhi_epi64($a, $b))
+        };
+    }
+    // Groups 0 + 1 and 2 + 3 of `x`, then of `y`.
+    macro_rules! quad {
+        ($x:expr, $y:expr) => {
+            _mm512_add_epi64(
+                _mm512_shuffle_i64x2::<0b10_00_10_00>($x, $y),
+                _mm512_shuffle_i64x2::<0b11_01_11_01>($x, $y),
+            )
+        };
+    }
+    let ab = pair!(v[0], v[1]);
+    let cd = pair!(v[2], v[3]);
+    let ef = pair!(v[4], v[5]);
+    let gh = pair!(v[6], v[7]);
+    // (a0123, b0123), (a4567, b4567), (c0123, d0123), (c4567, d4567)
+    let abcd = quad!(ab, cd);
+    let efgh = quad!(ef, gh);
+    quad!(abcd, efgh)
+}
+
+/// Exact `num / den` per lane as `f64` where `den ≥ required`, `+∞` elsewhere. `t` holds
+/// `num + den · 2³²` per lane.
+///
+/// The quotients order exactly like the fractions: `num, den < 2³²` convert exactly; a correctly
+/// rounded quotient maps equal fractions to equal values, and two different fractions with
+/// denominators `≤ 2²⁰` (every geometry has at most 2²⁰ cells) and values `≤ 16` (planes) differ
+/// by at least `2⁻⁴⁰`, far more than the rounding error (`≤ 2⁻⁴⁹`), so they stay in order.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn keys(t: __m512i, required: __m512i) -> (__m512d, __mmask8) {
+    let magic = _mm512_set1_epi64(TWO_52_BITS);
+    let two_52 = _mm512_set1_pd(TWO_52);
+    let low = _mm512_set1_epi64(0xFFFF_FFFF);
+    let den = _mm512_srli_epi64::<32>(t);
+    let ok = _mm512_cmpge_epu64_mask(den, required);
+    let num_f = _mm512_sub_pd(
+        _mm512_castsi512_pd(_mm512_ternarylogic_epi64::<AND_OR>(t, low, magic)),
+        two_52,
+    );
+    let den_f = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(den, magic)), two_52);
+    let key = _mm512_mask_div_pd(_mm512_set1_pd(f64::INFINITY), ok, num_f, den_f);
+    (key, ok)
+}
+
+/// Picks the best shift from the per-group totals (lane `j` of `t[g]` is `num + den · 2³²` of
+/// shift `8g + j`, zero past the last shift), with the tie-break of `Selector`: smaller fraction,
+/// then larger overlap, then smaller index.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn select(t: &[__m512i], k: &mut [__m512d], ok: &mut [__mmask8], required: u32) -> Selector {
+    let req = _mm512_set1_epi64(i64::from(required));
+    let mut lowest = _mm512_set1_pd(f64::INFINITY);
+    for g in 0..t.len() {
+        (k[g], ok[g]) = keys(t[g], req);
+        lowest = _mm512_min_pd(lowest, k[g]);
+    }
+    let best = _mm512_reduce_min_pd(lowest);
+    if best == f64::INFINITY {
+        let mut most = _mm512_setzero_si512();
+        for &tg in t {
+            most = _mm512_max_epu64(most, _mm512_srli_epi64::<32>(tg));
+        }
+        return Selector::none(_mm512_reduce_max_epu64(most) as u32, required);
+    }
+    let bestv = _mm512_set1_pd(best);
+    let lane = |g: usize, j: u32| -> (u32, u32, u32) {
+        let mut words = [0u64; 8];
+        // SAFETY: `words` is 64 bytes, written with an unaligned store.
+        unsafe { _mm512_storeu_si512(words.as_mut_ptr().cast(), t[g]) };
+        let w = words[j as usize];
+        (w as u32, (w >> 32) as u32, 8 * g as u32 + j)
+    };
+    let mut ties = 0u32;
+    let mut first = None;
+    let mut eq = [0 as __mmask8; MAX_GROUPS];
+    for g in 0..t.len() {
+        eq[g] = _mm512_mask_cmpeq_pd_mask(ok[g], k[g], bestv);
+        ties += eq[g].count_ones();
+        if first.is_none() && eq[g] != 0 {
+            first = Some((g, eq[g].trailing_zeros()));
+        }
+    }
+    let (g, j) = first.expect("the minimum is some lane's key");
+    let (mut num, mut den, mut index) = lane(g, j);
+    if ties > 1 {
+        // Equal fractions: the larger overlap wins, then the smaller index (the first seen).
+        for (g, &e) in eq.iter().enumerate().take(t.len()) {
+            let mut bits = e;
+            while bits != 0 {
+                let (n, d, i) = lane(g, bits.trailing_zeros());
+                bits &= bits - 1;
+                if d > den {
+                    (num, den, index) = (n, d, i);
+                }
+            }
+        }
+    }
+    Selector::chosen(num, den, index, required)
+}
+
+/// The best shift for a geometry with exactly `8 · C` words per plane and `P` planes, the
+/// reference in registers for all shifts. `G` is the number of groups of eight shifts when it is
+/// at most 4 (then `⌈shifts / 8⌉ == G`), else an upper bound ([`MAX_GROUPS`]).
+///
+/// # Safety
+/// As [`scores`], and `layout.planes == P`, `layout.words == 8 · C`, `⌈shifts / 8⌉ ≤ G`.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+pub(crate) unsafe fn best_fixed<const P: usize, const C: usize, const G: usize>(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Selector {
+    debug_assert!(layout.planes == P && layout.words == 8 * C && layout.padded == 8 * C);
+    let groups = if G <= 4 { G } else { layout.shifts.div_ceil(8) };
+    debug_assert_eq!(groups, layout.shifts.div_ceil(8));
+    assert!(groups <= G && variants.len() >= layout.shifts * layout.stride);
+    let mut rcode = [[_mm512_setzero_si512(); C]; P];
+    let mut rmask = [_mm512_setzero_si512(); C];
+    for c in 0..C {
+        // SAFETY: `mask` has `8 · C` words, so words `8c..8c + 8` are in bounds; unaligned load.
+        rmask[c] = unsafe { _mm512_loadu_si512(mask.as_ptr().add(8 * c).cast()) };
+        for p in 0..P {
+            // SAFETY: `code` has `P · 8C` words; plane `p`, chunk `c` is in bounds.
+            rcode[p][c] =
+                unsafe { _mm512_loadu_si512(code.as_ptr().add(p * 8 * C + 8 * c).cast()) };
+        }
+    }
+    let stride = layout.stride;
+    let base = variants.as_ptr();
+    // Numerator and denominator of shift `s`, packed as `num + den · 2³²` per lane.
+    macro_rules! packed {
+        ($s:expr) => {{
+            // SAFETY (the loads below): shift `s < shifts`, so its block of `stride` words lies
+            // inside `variants` (asserted above) and is 64-byte aligned (blocks start at
+            // multiples of 8 words in a 64-byte aligned buffer); mask chunk `c` and the code
+            // chunks are inside the block.
+            let v = unsafe { base.add($s * stride) };
+            let mut num = _mm512_setzero_si512();
+            let mut den = _mm512_setzero_si512();
+            for c in 0..C {
+                let vm = unsafe { _mm512_load_si512(v.add(P * 8 * C + 8 * c).cast()) };
+                let m = _mm512_and_si512(vm, rmask[c]);
+                den = _mm512_add_epi64(den, _mm512_popcnt_epi64(m));
+                for p in 0..P {
+                    let vc = unsafe { _mm512_load_si512(v.add(p * 8 * C + 8 * c).cast()) };
+                    let x = _mm512_ternarylogic_epi64::<XOR_AND>(vc, rcode[p][c], m);
+                    num = _mm512_add_epi64(num, _mm512_popcnt_epi64(x));
+                }
+            }
+            _mm512_add_epi64(num, _mm512_slli_epi64::<32>(den))
+        }};
+    }
+    let zero = _mm512_setzero_si512();
+    let mut t = [zero; G];
+    for g in 0..groups {
+        let s = 8 * g;
+        let n = (layout.shifts - s).min(8);
+        t[g] = if n == 8 {
+            hsum8([
+                packed!(s),
+                packed!(s + 1),
+                packed!(s + 2),
+                packed!(s + 3),
+                packed!(s + 4),
+                packed!(s + 5),
+                packed!(s + 6),
+                packed!(s + 7),
+            ])
+        } else if n == 1 {
+            let total = _mm512_reduce_add_epi64(packed!(s));
+            _mm512_maskz_set1_epi64(1, total)
+        } else {
+            let mut v = [zero; 8];
+            for (j, vj) in v.iter_mut().enumerate().take(n) {
+                *vj = packed!(s + j);
+            }
+            hsum8(v)
+        };
+    }
+    let mut k = [_mm512_setzero_pd(); G];
+    let mut ok = [0 as __mmask8; G];
+    select(&t[..groups], &mut k[..groups], &mut ok[..groups], required)
+}
+
+/// Whether [`best_fixed`] (and [`rows_best`]'s fast paths) cover this layout.
+pub(crate) fn has_best(layout: &Layout) -> bool {
+    layout.padded == layout.words
+        && matches!(
+            (layout.planes, layout.words),
+            (3, 16) | (6, 16) | (1, 16) | (2, 16) | (4, 16) | (3, 8) | (6, 8) | (8, 8)
+        )
+        && layout.shifts.div_ceil(8) <= MAX_GROUPS
+}
+
+/// The best shift (see [`best_fixed`]), dispatched on the geometry; `None` when [`has_best`] is
+/// false.
+///
+/// # Safety
+/// As [`scores`].
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+pub(crate) unsafe fn best(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Option<Selector> {
+    if !has_best(layout) {
+        return None;
+    }
+    macro_rules! go {
+        ($p:literal, $c:literal) => {
+            // SAFETY: same contract as this function; geometry matched just now.
+            unsafe {
+                if layout.shifts.div_ceil(8) == 4 {
+                    best_fixed::<$p, $c, 4>(layout, variants, code, mask, required)
+                } else {
+                    best_fixed::<$p, $c, MAX_GROUPS>(layout, variants, code, mask, required)
+                }
+            }
+        };
+    }
+    Some(match (layout.planes, layout.words) {
+        (3, 16) => go!(3, 2),
+        (6, 16) => go!(6, 2),
+        (1, 16) => go!(1, 2),
+        (2, 16) => go!(2, 2),
+        (4, 16) => go!(4, 2),
+        (3, 8) => go!(3, 1),
+        (6, 8) => go!(6, 1),
+        _ => go!(8, 1),
+    })
+}
+
+/// Hints the lines of `bytes` bytes from `p` into the caches. Never faults (a prefetch of an
+/// address outside the process is ignored), so `p` may point past the data.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn prefetch(p: *const u64, bytes: usize) {
+    for line in (0..bytes).step_by(64) {
+        // `prefetcht0` only hints the cache hierarchy and cannot fault, whatever the address
+        // (a safe intrinsic); `wrapping_byte_add` keeps the pointer arithmetic defined.
+        _mm_prefetch::<_MM_HINT_T0>(p.wrapping_byte_add(line).cast());
+    }
+}
+
+/// [`best_fixed`] for every row of `rows` (see [`super::rows_best`]), prefetching
+/// `ahead` rows in advance; when the window has a single shift, eight rows at a time with the probe
+/// in registers ([`rows_unshifted`]). Returns `false` (and does nothing) when [`has_best`] is false.
+///
+/// # Safety
+/// AVX-512F + VPOPCNTDQ; `variants ≥ shifts · stride`; `rows` a whole number of rows of
+/// `row_words ≥ (planes + 1) · words` words (code planes, then mask).
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+pub(crate) unsafe fn rows_best(
+    layout: &Layout,
+    variants: &[u64],
+    rows: &[u64],
+    row_words: usize,
+    required: u32,
+    ahead: (usize, usize),
+    mut done: impl FnMut(usize, Selector),
+) -> bool {
+    if !has_best(layout) {
+        return false;
+    }
+    let (cw, w) = (layout.planes * layout.words, layout.words);
+    let row_bytes = row_words * 8;
+    macro_rules! shifted {
+        ($p:literal, $c:literal, $g:expr) => {{
+            let ahead = ahead.0 * row_bytes;
+            for (i, row) in rows.chunks_exact(row_words).enumerate() {
+                prefetch(row.as_ptr().wrapping_byte_add(ahead), row_bytes);
+                // SAFETY: same contract as this function; `row` holds `cw` code words then `w`
+                // mask words; the geometry was matched by the caller of this macro.
+                let sel = unsafe {
+                    best_fixed::<$p, $c, $g>(
+                        layout,
+                        variants,
+                        &row[..cw],
+                        &row[cw..cw + w],
+                        required,
+                    )
+                };
+                done(i, sel);
+            }
+        }};
+    }
+    macro_rules! go {
+        ($p:literal, $c:literal) => {{
+            if layout.shifts == 1 {
+                // SAFETY: same contract as this function, geometry matched.
+                unsafe {
+                    rows_unshifted::<$p, $c>(
+                        variants, rows, row_words, required, ahead.1, &mut done,
+                    )
+                }
+            } else if layout.shifts.div_ceil(8) == 4 {
+                shifted!($p, $c, 4)
+            } else {
+                shifted!($p, $c, MAX_GROUPS)
+            }
+        }};
+    }
+    match (layout.planes, layout.words) {
+        (3, 16) => go!(3, 2),
+        (6, 16) => go!(6, 2),
+        (1, 16) => go!(1, 2),
+        (2, 16) => go!(2, 2),
+        (4, 16) => go!(4, 2),
+        (3, 8) => go!(3, 1),
+        (6, 8) => go!(6, 1),
+        _ => go!(8, 1),
+    }
+    true
+}
+
+/// The single-shift scan: the probe's shift-(0, 0) variant in registers, eight reference rows
+/// per group, their counts reduced together by [`hsum8`]; rows `ahead` rows in advance are
+/// prefetched.
+///
+/// # Safety
+/// As [`rows_best`], with `layout.planes == P`, `layout.words == 8 · C` and one shift.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+unsafe fn rows_unshifted<const P: usize, const C: usize>(
+    variants: &[u64],
+    rows: &[u64],
+    row_words: usize,
+    required: u32,
+    ahead: usize,
+    done: &mut impl FnMut(usize, Selector),
+) {
+    assert!(variants.len() >= (P + 1) * 8 * C && row_words >= (P + 1) * 8 * C);
+    let mut vcode = [[_mm512_setzero_si512(); C]; P];
+    let mut vmask = [_mm512_setzero_si512(); C];
+    for c in 0..C {
+        // SAFETY: the first variant block has `(P + 1) · 8C` words (asserted), 64-byte aligned.
+        vmask[c] = unsafe { _mm512_load_si512(variants.as_ptr().add(P * 8 * C + 8 * c).cast()) };
+        for p in 0..P {
+            // SAFETY: as above.
+            vcode[p][c] =
+                unsafe { _mm512_load_si512(variants.as_ptr().add(p * 8 * C + 8 * c).cast()) };
+        }
+    }
+    let n = rows.len() / row_words;
+    let base = rows.as_ptr();
+    let row_bytes = row_words * 8;
+    macro_rules! packed {
+        ($i:expr) => {{
+            // SAFETY (the loads below): row `i < n` lies inside `rows`; its code planes and mask
+            // are its first `(P + 1) · 8C ≤ row_words` words (asserted). Unaligned loads.
+            let r = unsafe { base.add($i * row_words) };
+            let mut num = _mm512_setzero_si512();
+            let mut den = _mm512_setzero_si512();
+            for c in 0..C {
+                let rm = unsafe { _mm512_loadu_si512(r.add(P * 8 * C + 8 * c).cast()) };
+                let m = _mm512_and_si512(rm, vmask[c]);
+                den = _mm512_add_epi64(den, _mm512_popcnt_epi64(m));
+                for p in 0..P {
+                    let rc = unsafe { _mm512_loadu_si512(r.add(p * 8 * C + 8 * c).cast()) };
+                    let x = _mm512_ternarylogic_epi64::<XOR_AND>(vcode[p][c], rc, m);
+                    num = _mm512_add_epi64(num, _mm512_popcnt_epi64(x));
+                }
+            }
+            _mm512_add_epi64(num, _mm512_slli_epi64::<32>(den))
+        }};
+    }
+    let sel = |t: u64| {
+        let (num, den) = (t as u32, (t >> 32) as u32);
+        if den >= required {
+            Selector::chosen(num, den, 0, required)
+        } else {
+            Selector::none(den, required)
+        }
+    };
+    let mut i = 0;
+    while i + 8 <= n {
+        prefetch(
+            base.wrapping_byte_add((i + ahead) * row_bytes),
+            8 * row_bytes,
+        );
+        let t = hsum8([
+            packed!(i),
+            packed!(i + 1),
+            packed!(i + 2),
+            packed!(i + 3),
+            packed!(i + 4),
+            packed!(i + 5),
+            packed!(i + 6),
+            packed!(i + 7),
+        ]);
+        let mut words = [0u64; 8];
+        // SAFETY: `words` is 64 bytes; unaligned store.
+        unsafe { _mm512_storeu_si512(words.as_mut_ptr().cast(), t) };
+        for (j, &w) in words.iter().enumerate() {
+            done(i + j, sel(w));
+        }
+        i += 8;
+    }
+    while i < n {
+        done(i, sel(_mm512_reduce_add_epi64(packed!(i)) as u64));
+        i += 1;
     }
 }

@@ -27,8 +27,16 @@ pub(crate) mod avx512;
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::Backend;
 use super::aligned::Line;
+use super::prepared::Selector;
+
+/// How many rows ahead the gallery scans prefetch: `[shifted window, single shift]`. Tuned on a
+/// Zen 4 (one shifted comparison takes ~150 ns, about a DRAM latency; a single-shift comparison of
+/// a 512-byte row ~15 ns); adjustable for experiments through `bench_support`.
+pub(crate) static PREFETCH_ROWS: [AtomicUsize; 2] = [AtomicUsize::new(2), AtomicUsize::new(16)];
 
 /// Geometry of the prepared probe variants and of the reference the kernels read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +100,86 @@ pub(crate) fn run<S: ShiftSink>(
         }
         #[allow(unreachable_patterns)]
         _ => unreachable!("backend {backend:?} is not compiled for this architecture"),
+    }
+}
+
+/// The best shift of `code`/`mask` against the prepared `variants` (what [`run`] with a fresh
+/// [`Selector`] and [`Selector::finish`] gives, bit for bit), with the backend's best-shift kernel
+/// where it has one (AVX-512 for the common geometries: counts kept in vector lanes, best shift
+/// picked with vector instructions). Same contract as [`run`].
+#[inline]
+pub(crate) fn best(
+    backend: Backend,
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Selector {
+    assert!(variants.len() >= layout.shifts * layout.stride);
+    assert_eq!(code.len(), layout.planes * layout.words);
+    assert_eq!(mask.len(), layout.words);
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::Avx512 {
+        debug_assert!(Backend::Avx512.is_available());
+        // SAFETY: AVX-512F + VPOPCNTDQ were detected at run time before this backend value could
+        // be stored in a matcher; the slice lengths were asserted above.
+        if let Some(sel) = unsafe { avx512::best(layout, variants, code, mask, required) } {
+            return sel;
+        }
+    }
+    let mut sel = Selector::new(required);
+    run(backend, layout, variants, code, mask, &mut sel);
+    sel.finish();
+    sel
+}
+
+/// [`best`] for every row of `rows` (rows of `row_words` words: `code` then `mask` in the
+/// template layout, then padding), calling `done(row_index, selection)` in row order. With the
+/// AVX-512 backend and a common geometry: the geometry dispatched once, rows prefetched ahead
+/// ([`PREFETCH_ROWS`]), and a single-shift window compares eight rows at a time.
+#[inline]
+pub(crate) fn rows_best(
+    backend: Backend,
+    layout: &Layout,
+    variants: &[u64],
+    rows: &[u64],
+    row_words: usize,
+    required: u32,
+    mut done: impl FnMut(usize, Selector),
+) {
+    let (cw, w) = (layout.planes * layout.words, layout.words);
+    assert!(variants.len() >= layout.shifts * layout.stride);
+    assert!(row_words >= cw + w && rows.len().is_multiple_of(row_words));
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::Avx512 {
+        debug_assert!(Backend::Avx512.is_available());
+        let ahead = (
+            PREFETCH_ROWS[0].load(Ordering::Relaxed),
+            PREFETCH_ROWS[1].load(Ordering::Relaxed),
+        );
+        // SAFETY: AVX-512F + VPOPCNTDQ were detected at run time before this backend value could
+        // be stored in a matcher; the row geometry was asserted above.
+        if unsafe {
+            avx512::rows_best(
+                layout, variants, rows, row_words, required, ahead, &mut done,
+            )
+        } {
+            return;
+        }
+    }
+    for (i, row) in rows.chunks_exact(row_words).enumerate() {
+        done(
+            i,
+            best(
+                backend,
+                layout,
+                variants,
+                &row[..cw],
+                &row[cw..cw + w],
+                required,
+            ),
+        );
     }
 }
 
