@@ -8,6 +8,7 @@ use std::collections::{BinaryHeap, HashMap};
 use rayon::prelude::*;
 
 use super::aligned::{AlignedWords, LINE_WORDS, round_up_to_line};
+use super::kernels::RowSink;
 use super::prepared::Selector;
 use super::{Comparison, Kind, Matcher, MatchingError};
 use crate::template::{Algorithm, Geometry, Modality, PalmTemplate, TemplateError};
@@ -117,11 +118,46 @@ impl TopK {
         }
     }
 
+    /// The worst distance that may still enter, as `(num, den)`; `(1, 0)` (infinite) while there
+    /// are fewer than `k` entries.
+    #[inline]
+    fn bound(&self) -> (u32, u32) {
+        match self.heap.peek() {
+            Some(worst) if self.heap.len() >= self.k => (worst.num, worst.den),
+            _ => (1, 0),
+        }
+    }
+
     fn merge(mut self, other: TopK) -> TopK {
         for e in other.heap {
             self.offer(e);
         }
         self
+    }
+}
+
+/// A chunk's scan feeding a top-k.
+struct Scan<'a> {
+    ids: &'a [u64],
+    first: usize,
+    top: &'a mut TopK,
+}
+
+impl RowSink for Scan<'_> {
+    #[inline]
+    fn bound(&self) -> (u32, u32) {
+        self.top.bound()
+    }
+
+    #[inline]
+    fn offer(&mut self, i: usize, sel: Selector) {
+        self.top.offer(Entry {
+            num: sel.num,
+            den: sel.den,
+            id: self.ids[i],
+            row: self.first + i,
+            shift: sel.index,
+        });
     }
 }
 
@@ -391,21 +427,15 @@ impl Gallery {
     #[inline]
     fn scan(&self, matcher: &Matcher, chunk: &[u64], first: usize, top: &mut TopK, via_sink: bool) {
         let ids = &self.ids[first..first + chunk.len() / self.row_words];
-        let offer = |i: usize, sel: Selector| {
-            if sel.found() {
-                top.offer(Entry {
-                    num: sel.num,
-                    den: sel.den,
-                    id: ids[i],
-                    row: first + i,
-                    shift: sel.index,
-                });
-            }
-        };
+        let mut sink = Scan { ids, first, top };
         if via_sink {
-            matcher.select_rows_via_sink(chunk, self.row_words, offer);
+            matcher.select_rows_via_sink(chunk, self.row_words, |i, sel: Selector| {
+                if sel.found() {
+                    sink.offer(i, sel);
+                }
+            });
         } else {
-            matcher.select_rows(chunk, self.row_words, offer);
+            matcher.select_rows(chunk, self.row_words, &mut sink);
         }
     }
 

@@ -1,7 +1,7 @@
 //! The prepared probe.
 
 use super::aligned::{AlignedWords, round_up_to_line};
-use super::kernels::{self, Layout, ShiftSink};
+use super::kernels::{self, Layout, RowSink, ShiftSink};
 use super::{Backend, Comparison, ComparisonOutcome, Kind, MatchConfig, MatchingError, Shift};
 use crate::error::{ConfigError, ConfigIssue, LimitError};
 use crate::template::{Algorithm, Geometry, Modality, PalmTemplate};
@@ -366,15 +366,10 @@ impl Matcher {
         sel
     }
 
-    /// [`Matcher::select`] for every row of a gallery chunk (rows of `row_words` words: code,
-    /// mask, padding), calling `done(row_index, selection)`.
+    /// Scans a gallery chunk (rows of `row_words` words: code, mask, padding), offering to
+    /// `sink` the rows that have a qualifying shift and may reach its bound.
     #[inline]
-    pub(crate) fn select_rows(
-        &self,
-        rows: &[u64],
-        row_words: usize,
-        done: impl FnMut(usize, Selector),
-    ) {
+    pub(crate) fn select_rows(&self, rows: &[u64], row_words: usize, sink: &mut impl RowSink) {
         kernels::rows_best(
             self.backend,
             &self.layout,
@@ -382,7 +377,7 @@ impl Matcher {
             rows,
             row_words,
             self.required_overlap,
-            done,
+            sink,
         );
     }
 

@@ -13,7 +13,7 @@
 use std::arch::x86_64::*;
 
 use super::super::prepared::Selector;
-use super::{Layout, ShiftSink};
+use super::{Layout, RowSink, ShiftSink};
 
 /// `(a ⊕ b) ∧ c` as a `vpternlogq` truth table (`a = 0xF0, b = 0xCC, c = 0xAA`).
 const XOR_AND: i32 = 0x28;
@@ -222,7 +222,8 @@ unsafe fn general<S: ShiftSink>(
 // ---------------------------------------------------------------------------------------------
 // Best-shift kernels: the per-shift counts stay in vector lanes and the best shift is picked with
 // vector instructions, so a comparison does no per-shift horizontal sum and no per-shift scalar
-// work.
+// work. Gallery scans first test whether any shift could enter the top-k at all (a few integer
+// vector instructions) and skip the selection for the references that cannot.
 // ---------------------------------------------------------------------------------------------
 
 /// Most groups of eight shifts: `⌈17² / 8⌉` for the largest window (±8 × ±8).
@@ -234,6 +235,31 @@ const AND_OR: i32 = 0xEA;
 /// `2⁵²` as `f64`, and its bit pattern: `bits(2⁵² + x) = bits(2⁵²) | x` for `x < 2⁵²`.
 const TWO_52: f64 = 4_503_599_627_370_496.0;
 const TWO_52_BITS: i64 = 0x4330_0000_0000_0000;
+
+/// `num + den · 2³²` per lane for one (probe variant, reference) pair: `code(p, c)` and
+/// `mask(c)` load chunk `c` of plane `p` and of the mask of one side, `rcode` / `rmask` hold the
+/// other side. (A carry-save adder over three planes, trading three `vpopcntq` for two plus two
+/// `vpternlogq`, measured 5 % slower on Zen 4 and was dropped.)
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+fn packed<const P: usize, const C: usize>(
+    code: impl Fn(usize, usize) -> __m512i,
+    mask: impl Fn(usize) -> __m512i,
+    rcode: &[[__m512i; C]; P],
+    rmask: &[__m512i; C],
+) -> __m512i {
+    let mut num = _mm512_setzero_si512();
+    let mut den = _mm512_setzero_si512();
+    for c in 0..C {
+        let m = _mm512_and_si512(mask(c), rmask[c]);
+        den = _mm512_add_epi64(den, _mm512_popcnt_epi64(m));
+        for p in 0..P {
+            let x = _mm512_ternarylogic_epi64::<XOR_AND>(code(p, c), rcode[p][c], m);
+            num = _mm512_add_epi64(num, _mm512_popcnt_epi64(x));
+        }
+    }
+    _mm512_add_epi64(num, _mm512_slli_epi64::<32>(den))
+}
 
 /// Lane `j` of the result is the sum of the eight lanes of `v[j]` (a transposing reduction:
 /// 21 instructions for eight vectors instead of eight horizontal sums).
@@ -289,22 +315,38 @@ fn keys(t: __m512i, required: __m512i) -> (__m512d, __mmask8) {
     (key, ok)
 }
 
+/// The lanes of `t` (`num + den · 2³²`) with `den ≥ required` and `num / den ≤ bn / bd`, by
+/// exact cross-multiplication (`num · bd ≤ bn · den`; `(bn, bd) = (1, 0)` admits every lane with
+/// enough overlap).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn within(t: __m512i, required: __m512i, bn: __m512i, bd: __m512i) -> __mmask8 {
+    let den = _mm512_srli_epi64::<32>(t);
+    let ok = _mm512_cmpge_epu64_mask(den, required);
+    // `vpmuludq` multiplies the low 32 bits of each lane: `num` is the low half of `t`.
+    let lhs = _mm512_mul_epu32(t, bd);
+    let rhs = _mm512_mul_epu32(den, bn);
+    _mm512_mask_cmple_epu64_mask(ok, lhs, rhs)
+}
+
 /// Picks the best shift from the per-group totals (lane `j` of `t[g]` is `num + den · 2³²` of
 /// shift `8g + j`, zero past the last shift), with the tie-break of `Selector`: smaller fraction,
 /// then larger overlap, then smaller index.
 #[target_feature(enable = "avx512f")]
 #[inline]
-fn select(t: &[__m512i], k: &mut [__m512d], ok: &mut [__mmask8], required: u32) -> Selector {
+fn select<const G: usize>(t: &[__m512i; G], groups: usize, required: u32) -> Selector {
     let req = _mm512_set1_epi64(i64::from(required));
     let mut lowest = _mm512_set1_pd(f64::INFINITY);
-    for g in 0..t.len() {
+    let mut k = [lowest; G];
+    let mut ok = [0 as __mmask8; G];
+    for g in 0..groups {
         (k[g], ok[g]) = keys(t[g], req);
         lowest = _mm512_min_pd(lowest, k[g]);
     }
     let best = _mm512_reduce_min_pd(lowest);
     if best == f64::INFINITY {
         let mut most = _mm512_setzero_si512();
-        for &tg in t {
+        for &tg in &t[..groups] {
             most = _mm512_max_epu64(most, _mm512_srli_epi64::<32>(tg));
         }
         return Selector::none(_mm512_reduce_max_epu64(most) as u32, required);
@@ -318,21 +360,19 @@ fn select(t: &[__m512i], k: &mut [__m512d], ok: &mut [__mmask8], required: u32) 
         (w as u32, (w >> 32) as u32, 8 * g as u32 + j)
     };
     let mut ties = 0u32;
-    let mut first = None;
-    let mut eq = [0 as __mmask8; MAX_GROUPS];
-    for g in 0..t.len() {
-        eq[g] = _mm512_mask_cmpeq_pd_mask(ok[g], k[g], bestv);
-        ties += eq[g].count_ones();
-        if first.is_none() && eq[g] != 0 {
-            first = Some((g, eq[g].trailing_zeros()));
+    let mut first = (0, 0);
+    for g in (0..groups).rev() {
+        let eq = _mm512_mask_cmpeq_pd_mask(ok[g], k[g], bestv);
+        ties += eq.count_ones();
+        if eq != 0 {
+            first = (g, eq.trailing_zeros());
         }
     }
-    let (g, j) = first.expect("the minimum is some lane's key");
-    let (mut num, mut den, mut index) = lane(g, j);
+    let (mut num, mut den, mut index) = lane(first.0, first.1);
     if ties > 1 {
         // Equal fractions: the larger overlap wins, then the smaller index (the first seen).
-        for (g, &e) in eq.iter().enumerate().take(t.len()) {
-            let mut bits = e;
+        for g in 0..groups {
+            let mut bits = _mm512_mask_cmpeq_pd_mask(ok[g], k[g], bestv);
             while bits != 0 {
                 let (n, d, i) = lane(g, bits.trailing_zeros());
                 bits &= bits - 1;
@@ -345,59 +385,65 @@ fn select(t: &[__m512i], k: &mut [__m512d], ok: &mut [__mmask8], required: u32) 
     Selector::chosen(num, den, index, required)
 }
 
-/// The best shift for a geometry with exactly `8 · C` words per plane and `P` planes, the
-/// reference in registers for all shifts. `G` is the number of groups of eight shifts when it is
-/// at most 4 (then `⌈shifts / 8⌉ == G`), else an upper bound ([`MAX_GROUPS`]).
-///
-/// # Safety
-/// As [`scores`], and `layout.planes == P`, `layout.words == 8 · C`, `⌈shifts / 8⌉ ≤ G`.
-#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+/// The reference (code planes, then mask) in registers.
+#[target_feature(enable = "avx512f")]
 #[inline]
-pub(crate) unsafe fn best_fixed<const P: usize, const C: usize, const G: usize>(
-    layout: &Layout,
-    variants: &[u64],
+fn load_reference<const P: usize, const C: usize>(
     code: &[u64],
     mask: &[u64],
-    required: u32,
-) -> Selector {
-    debug_assert!(layout.planes == P && layout.words == 8 * C && layout.padded == 8 * C);
-    let groups = if G <= 4 { G } else { layout.shifts.div_ceil(8) };
-    debug_assert_eq!(groups, layout.shifts.div_ceil(8));
-    assert!(groups <= G && variants.len() >= layout.shifts * layout.stride);
+) -> ([[__m512i; C]; P], [__m512i; C]) {
+    assert!(code.len() >= P * 8 * C && mask.len() >= 8 * C);
     let mut rcode = [[_mm512_setzero_si512(); C]; P];
     let mut rmask = [_mm512_setzero_si512(); C];
     for c in 0..C {
-        // SAFETY: `mask` has `8 · C` words, so words `8c..8c + 8` are in bounds; unaligned load.
+        // SAFETY: `mask` has at least `8 · C` words (asserted); unaligned load.
         rmask[c] = unsafe { _mm512_loadu_si512(mask.as_ptr().add(8 * c).cast()) };
         for p in 0..P {
-            // SAFETY: `code` has `P · 8C` words; plane `p`, chunk `c` is in bounds.
+            // SAFETY: `code` has at least `P · 8C` words (asserted).
             rcode[p][c] =
                 unsafe { _mm512_loadu_si512(code.as_ptr().add(p * 8 * C + 8 * c).cast()) };
         }
     }
+    (rcode, rmask)
+}
+
+/// The per-group totals of every shift (lane `j` of group `g`: `num + den · 2³²` of shift
+/// `8g + j`, zero past the last shift) for a geometry with exactly `8 · C` words per plane and
+/// `P` planes, the reference in registers for all shifts. `G` is the number of groups of eight
+/// shifts when it is at most 4 (then `⌈shifts / 8⌉ == G`), else an upper bound ([`MAX_GROUPS`]).
+/// Returns the totals and the number of groups.
+///
+/// # Safety
+/// As [`scores`], and `layout.planes == P`, `layout.words == layout.padded == 8 · C`,
+/// `⌈shifts / 8⌉ ≤ G`.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+unsafe fn totals<const P: usize, const C: usize, const G: usize>(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+) -> ([__m512i; G], usize) {
+    debug_assert!(layout.planes == P && layout.words == 8 * C && layout.padded == 8 * C);
+    let groups = if G <= 4 { G } else { layout.shifts.div_ceil(8) };
+    debug_assert_eq!(groups, layout.shifts.div_ceil(8));
+    assert!(groups <= G && variants.len() >= layout.shifts * layout.stride);
+    let (rcode, rmask) = load_reference::<P, C>(code, mask);
     let stride = layout.stride;
     let base = variants.as_ptr();
-    // Numerator and denominator of shift `s`, packed as `num + den · 2³²` per lane.
+    // `num + den · 2³²` of shift `s`, per lane.
+    // SAFETY (the loads): shift `s < shifts`, so its block of `stride` words lies inside
+    // `variants` (asserted above) and is 64-byte aligned (blocks start at multiples of 8 words in
+    // a 64-byte aligned buffer); the mask chunks and the code chunks are inside the block.
     macro_rules! packed {
         ($s:expr) => {{
-            // SAFETY (the loads below): shift `s < shifts`, so its block of `stride` words lies
-            // inside `variants` (asserted above) and is 64-byte aligned (blocks start at
-            // multiples of 8 words in a 64-byte aligned buffer); mask chunk `c` and the code
-            // chunks are inside the block.
-            let v = unsafe { base.add($s * stride) };
-            let mut num = _mm512_setzero_si512();
-            let mut den = _mm512_setzero_si512();
-            for c in 0..C {
-                let vm = unsafe { _mm512_load_si512(v.add(P * 8 * C + 8 * c).cast()) };
-                let m = _mm512_and_si512(vm, rmask[c]);
-                den = _mm512_add_epi64(den, _mm512_popcnt_epi64(m));
-                for p in 0..P {
-                    let vc = unsafe { _mm512_load_si512(v.add(p * 8 * C + 8 * c).cast()) };
-                    let x = _mm512_ternarylogic_epi64::<XOR_AND>(vc, rcode[p][c], m);
-                    num = _mm512_add_epi64(num, _mm512_popcnt_epi64(x));
-                }
-            }
-            _mm512_add_epi64(num, _mm512_slli_epi64::<32>(den))
+            let v = base.wrapping_add($s * stride);
+            packed::<P, C>(
+                |p, c| unsafe { _mm512_load_si512(v.add(p * 8 * C + 8 * c).cast()) },
+                |c| unsafe { _mm512_load_si512(v.add(P * 8 * C + 8 * c).cast()) },
+                &rcode,
+                &rmask,
+            )
         }};
     }
     let zero = _mm512_setzero_si512();
@@ -427,12 +473,11 @@ pub(crate) unsafe fn best_fixed<const P: usize, const C: usize, const G: usize>(
             hsum8(v)
         };
     }
-    let mut k = [_mm512_setzero_pd(); G];
-    let mut ok = [0 as __mmask8; G];
-    select(&t[..groups], &mut k[..groups], &mut ok[..groups], required)
+    (t, groups)
 }
 
-/// Whether [`best_fixed`] (and [`rows_best`]'s fast paths) cover this layout.
+/// Whether the best-shift kernels cover this layout: 8 or 16 words per plane (512 or 1 024
+/// cells, at most 2¹³ differing bits: the counts fit the lanes) with the common plane counts.
 pub(crate) fn has_best(layout: &Layout) -> bool {
     layout.padded == layout.words
         && matches!(
@@ -442,8 +487,23 @@ pub(crate) fn has_best(layout: &Layout) -> bool {
         && layout.shifts.div_ceil(8) <= MAX_GROUPS
 }
 
-/// The best shift (see [`best_fixed`]), dispatched on the geometry; `None` when [`has_best`] is
-/// false.
+/// Calls `$go!(P, C)` for the layout's plane count and chunks per plane (one of [`has_best`]'s).
+macro_rules! dispatch {
+    ($layout:expr, $go:ident) => {
+        match ($layout.planes, $layout.words) {
+            (3, 16) => $go!(3, 2),
+            (6, 16) => $go!(6, 2),
+            (1, 16) => $go!(1, 2),
+            (2, 16) => $go!(2, 2),
+            (4, 16) => $go!(4, 2),
+            (3, 8) => $go!(3, 1),
+            (6, 8) => $go!(6, 1),
+            _ => $go!(8, 1),
+        }
+    };
+}
+
+/// The best shift, dispatched on the geometry; `None` when [`has_best`] is false.
 ///
 /// # Safety
 /// As [`scores`].
@@ -461,26 +521,19 @@ pub(crate) unsafe fn best(
     }
     macro_rules! go {
         ($p:literal, $c:literal) => {
-            // SAFETY: same contract as this function; geometry matched just now.
+            // SAFETY: same contract as this function; geometry matched by `dispatch!`.
             unsafe {
                 if layout.shifts.div_ceil(8) == 4 {
-                    best_fixed::<$p, $c, 4>(layout, variants, code, mask, required)
+                    let (t, n) = totals::<$p, $c, 4>(layout, variants, code, mask);
+                    select(&t, n, required)
                 } else {
-                    best_fixed::<$p, $c, MAX_GROUPS>(layout, variants, code, mask, required)
+                    let (t, n) = totals::<$p, $c, MAX_GROUPS>(layout, variants, code, mask);
+                    select(&t, n, required)
                 }
             }
         };
     }
-    Some(match (layout.planes, layout.words) {
-        (3, 16) => go!(3, 2),
-        (6, 16) => go!(6, 2),
-        (1, 16) => go!(1, 2),
-        (2, 16) => go!(2, 2),
-        (4, 16) => go!(4, 2),
-        (3, 8) => go!(3, 1),
-        (6, 8) => go!(6, 1),
-        _ => go!(8, 1),
-    })
+    Some(dispatch!(layout, go))
 }
 
 /// Hints the lines of `bytes` bytes from `p` into the caches. Never faults (a prefetch of an
@@ -495,9 +548,10 @@ fn prefetch(p: *const u64, bytes: usize) {
     }
 }
 
-/// [`best_fixed`] for every row of `rows` (see [`super::rows_best`]), prefetching
-/// `ahead` rows in advance; when the window has a single shift, eight rows at a time with the probe
-/// in registers ([`rows_unshifted`]). Returns `false` (and does nothing) when [`has_best`] is false.
+/// Scans every row of `rows` (see [`super::rows_best`]): rows whose best shift could reach
+/// `sink.bound()` get their best shift picked and offered; rows `ahead` rows in advance are
+/// prefetched. A single-shift window compares eight rows at a time with the probe in registers
+/// ([`rows_unshifted`]). Returns `false` (and does nothing) when [`has_best`] is false.
 ///
 /// # Safety
 /// AVX-512F + VPOPCNTDQ; `variants ≥ shifts · stride`; `rows` a whole number of rows of
@@ -510,30 +564,35 @@ pub(crate) unsafe fn rows_best(
     row_words: usize,
     required: u32,
     ahead: (usize, usize),
-    mut done: impl FnMut(usize, Selector),
+    sink: &mut impl RowSink,
 ) -> bool {
     if !has_best(layout) {
         return false;
     }
     let (cw, w) = (layout.planes * layout.words, layout.words);
     let row_bytes = row_words * 8;
+    let req = _mm512_set1_epi64(i64::from(required));
     macro_rules! shifted {
         ($p:literal, $c:literal, $g:expr) => {{
             let ahead = ahead.0 * row_bytes;
             for (i, row) in rows.chunks_exact(row_words).enumerate() {
                 prefetch(row.as_ptr().wrapping_byte_add(ahead), row_bytes);
                 // SAFETY: same contract as this function; `row` holds `cw` code words then `w`
-                // mask words; the geometry was matched by the caller of this macro.
-                let sel = unsafe {
-                    best_fixed::<$p, $c, $g>(
-                        layout,
-                        variants,
-                        &row[..cw],
-                        &row[cw..cw + w],
-                        required,
-                    )
-                };
-                done(i, sel);
+                // mask words; the geometry was matched by `dispatch!`.
+                let (t, n) =
+                    unsafe { totals::<$p, $c, $g>(layout, variants, &row[..cw], &row[cw..cw + w]) };
+                let (bn, bd) = sink.bound();
+                let (bn, bd) = (
+                    _mm512_set1_epi64(i64::from(bn)),
+                    _mm512_set1_epi64(i64::from(bd)),
+                );
+                let mut any = 0;
+                for &tg in &t[..n] {
+                    any |= within(tg, req, bn, bd);
+                }
+                if any != 0 {
+                    sink.offer(i, select(&t, n, required));
+                }
             }
         }};
     }
@@ -542,9 +601,7 @@ pub(crate) unsafe fn rows_best(
             if layout.shifts == 1 {
                 // SAFETY: same contract as this function, geometry matched.
                 unsafe {
-                    rows_unshifted::<$p, $c>(
-                        variants, rows, row_words, required, ahead.1, &mut done,
-                    )
+                    rows_unshifted::<$p, $c>(variants, rows, row_words, required, ahead.1, sink)
                 }
             } else if layout.shifts.div_ceil(8) == 4 {
                 shifted!($p, $c, 4)
@@ -553,22 +610,13 @@ pub(crate) unsafe fn rows_best(
             }
         }};
     }
-    match (layout.planes, layout.words) {
-        (3, 16) => go!(3, 2),
-        (6, 16) => go!(6, 2),
-        (1, 16) => go!(1, 2),
-        (2, 16) => go!(2, 2),
-        (4, 16) => go!(4, 2),
-        (3, 8) => go!(3, 1),
-        (6, 8) => go!(6, 1),
-        _ => go!(8, 1),
-    }
+    dispatch!(layout, go);
     true
 }
 
 /// The single-shift scan: the probe's shift-(0, 0) variant in registers, eight reference rows
-/// per group, their counts reduced together by [`hsum8`]; rows `ahead` rows in advance are
-/// prefetched.
+/// per group, their counts reduced together by [`hsum8`] and tested against the sink's bound
+/// together; rows `ahead` rows in advance are prefetched.
 ///
 /// # Safety
 /// As [`rows_best`], with `layout.planes == P`, `layout.words == 8 · C` and one shift.
@@ -580,77 +628,69 @@ unsafe fn rows_unshifted<const P: usize, const C: usize>(
     row_words: usize,
     required: u32,
     ahead: usize,
-    done: &mut impl FnMut(usize, Selector),
+    sink: &mut impl RowSink,
 ) {
-    assert!(variants.len() >= (P + 1) * 8 * C && row_words >= (P + 1) * 8 * C);
-    let mut vcode = [[_mm512_setzero_si512(); C]; P];
-    let mut vmask = [_mm512_setzero_si512(); C];
-    for c in 0..C {
-        // SAFETY: the first variant block has `(P + 1) · 8C` words (asserted), 64-byte aligned.
-        vmask[c] = unsafe { _mm512_load_si512(variants.as_ptr().add(P * 8 * C + 8 * c).cast()) };
-        for p in 0..P {
-            // SAFETY: as above.
-            vcode[p][c] =
-                unsafe { _mm512_load_si512(variants.as_ptr().add(p * 8 * C + 8 * c).cast()) };
-        }
-    }
+    assert!(row_words >= (P + 1) * 8 * C);
+    let (vcode, vmask) = load_reference::<P, C>(variants, &variants[P * 8 * C..]);
     let n = rows.len() / row_words;
     let base = rows.as_ptr();
     let row_bytes = row_words * 8;
+    let req = _mm512_set1_epi64(i64::from(required));
+    // SAFETY (the loads): row `i < n` lies inside `rows`; its code planes and mask are its
+    // first `(P + 1) · 8C ≤ row_words` words (asserted). Unaligned loads.
     macro_rules! packed {
         ($i:expr) => {{
-            // SAFETY (the loads below): row `i < n` lies inside `rows`; its code planes and mask
-            // are its first `(P + 1) · 8C ≤ row_words` words (asserted). Unaligned loads.
-            let r = unsafe { base.add($i * row_words) };
-            let mut num = _mm512_setzero_si512();
-            let mut den = _mm512_setzero_si512();
-            for c in 0..C {
-                let rm = unsafe { _mm512_loadu_si512(r.add(P * 8 * C + 8 * c).cast()) };
-                let m = _mm512_and_si512(rm, vmask[c]);
-                den = _mm512_add_epi64(den, _mm512_popcnt_epi64(m));
-                for p in 0..P {
-                    let rc = unsafe { _mm512_loadu_si512(r.add(p * 8 * C + 8 * c).cast()) };
-                    let x = _mm512_ternarylogic_epi64::<XOR_AND>(vcode[p][c], rc, m);
-                    num = _mm512_add_epi64(num, _mm512_popcnt_epi64(x));
-                }
-            }
-            _mm512_add_epi64(num, _mm512_slli_epi64::<32>(den))
+            let r = base.wrapping_add($i * row_words);
+            packed::<P, C>(
+                |p, c| unsafe { _mm512_loadu_si512(r.add(p * 8 * C + 8 * c).cast()) },
+                |c| unsafe { _mm512_loadu_si512(r.add(P * 8 * C + 8 * c).cast()) },
+                &vcode,
+                &vmask,
+            )
         }};
     }
-    let sel = |t: u64| {
-        let (num, den) = (t as u32, (t >> 32) as u32);
-        if den >= required {
-            Selector::chosen(num, den, 0, required)
-        } else {
-            Selector::none(den, required)
-        }
-    };
     let mut i = 0;
-    while i + 8 <= n {
-        prefetch(
-            base.wrapping_byte_add((i + ahead) * row_bytes),
-            8 * row_bytes,
+    while i < n {
+        let t = if i + 8 <= n {
+            prefetch(
+                base.wrapping_byte_add((i + ahead) * row_bytes),
+                8 * row_bytes,
+            );
+            hsum8([
+                packed!(i),
+                packed!(i + 1),
+                packed!(i + 2),
+                packed!(i + 3),
+                packed!(i + 4),
+                packed!(i + 5),
+                packed!(i + 6),
+                packed!(i + 7),
+            ])
+        } else {
+            let mut v = [_mm512_setzero_si512(); 8];
+            for (j, vj) in v.iter_mut().enumerate().take(n - i) {
+                *vj = packed!(i + j);
+            }
+            hsum8(v)
+        };
+        let (bn, bd) = sink.bound();
+        let mut hits = within(
+            t,
+            req,
+            _mm512_set1_epi64(i64::from(bn)),
+            _mm512_set1_epi64(i64::from(bd)),
         );
-        let t = hsum8([
-            packed!(i),
-            packed!(i + 1),
-            packed!(i + 2),
-            packed!(i + 3),
-            packed!(i + 4),
-            packed!(i + 5),
-            packed!(i + 6),
-            packed!(i + 7),
-        ]);
-        let mut words = [0u64; 8];
-        // SAFETY: `words` is 64 bytes; unaligned store.
-        unsafe { _mm512_storeu_si512(words.as_mut_ptr().cast(), t) };
-        for (j, &w) in words.iter().enumerate() {
-            done(i + j, sel(w));
+        if hits != 0 {
+            let mut words = [0u64; 8];
+            // SAFETY: `words` is 64 bytes; unaligned store.
+            unsafe { _mm512_storeu_si512(words.as_mut_ptr().cast(), t) };
+            while hits != 0 {
+                let j = hits.trailing_zeros() as usize;
+                hits &= hits - 1;
+                let (num, den) = (words[j] as u32, (words[j] >> 32) as u32);
+                sink.offer(i + j, Selector::chosen(num, den, 0, required));
+            }
         }
         i += 8;
-    }
-    while i < n {
-        done(i, sel(_mm512_reduce_add_epi64(packed!(i)) as u64));
-        i += 1;
     }
 }

@@ -103,6 +103,17 @@ pub(crate) fn run<S: ShiftSink>(
     }
 }
 
+/// Receives the rows of a gallery scan that may enter a top-k.
+pub(crate) trait RowSink {
+    /// The worst distance still admitted, as a fraction `(num, den)` of differing bits over
+    /// overlap cells: rows whose best qualifying shift is strictly worse may be skipped. `(1, 0)`
+    /// (an infinite distance) admits every row with enough overlap.
+    fn bound(&self) -> (u32, u32);
+    /// The best shift of row `row` (of the scanned slice); only rows where some shift had the
+    /// required overlap are offered.
+    fn offer(&mut self, row: usize, sel: Selector);
+}
+
 /// The best shift of `code`/`mask` against the prepared `variants` (what [`run`] with a fresh
 /// [`Selector`] and [`Selector::finish`] gives, bit for bit), with the backend's best-shift kernel
 /// where it has one (AVX-512 for the common geometries: counts kept in vector lanes, best shift
@@ -134,9 +145,10 @@ pub(crate) fn best(
     sel
 }
 
-/// [`best`] for every row of `rows` (rows of `row_words` words: `code` then `mask` in the
-/// template layout, then padding), calling `done(row_index, selection)` in row order. With the
-/// AVX-512 backend and a common geometry: the geometry dispatched once, rows prefetched ahead
+/// Scans every row of `rows` (rows of `row_words` words: `code` then `mask` in the template
+/// layout, then padding), offering to `sink` each row whose best shift has the required overlap
+/// (AVX-512 skips rows that cannot reach [`RowSink::bound`]), in row order. With the AVX-512
+/// backend and a common geometry: the geometry dispatched once, rows prefetched ahead
 /// ([`PREFETCH_ROWS`]), and a single-shift window compares eight rows at a time.
 #[inline]
 pub(crate) fn rows_best(
@@ -146,7 +158,7 @@ pub(crate) fn rows_best(
     rows: &[u64],
     row_words: usize,
     required: u32,
-    mut done: impl FnMut(usize, Selector),
+    sink: &mut impl RowSink,
 ) {
     let (cw, w) = (layout.planes * layout.words, layout.words);
     assert!(variants.len() >= layout.shifts * layout.stride);
@@ -160,26 +172,22 @@ pub(crate) fn rows_best(
         );
         // SAFETY: AVX-512F + VPOPCNTDQ were detected at run time before this backend value could
         // be stored in a matcher; the row geometry was asserted above.
-        if unsafe {
-            avx512::rows_best(
-                layout, variants, rows, row_words, required, ahead, &mut done,
-            )
-        } {
+        if unsafe { avx512::rows_best(layout, variants, rows, row_words, required, ahead, sink) } {
             return;
         }
     }
     for (i, row) in rows.chunks_exact(row_words).enumerate() {
-        done(
-            i,
-            best(
-                backend,
-                layout,
-                variants,
-                &row[..cw],
-                &row[cw..cw + w],
-                required,
-            ),
+        let sel = best(
+            backend,
+            layout,
+            variants,
+            &row[..cw],
+            &row[cw..cw + w],
+            required,
         );
+        if sel.found() {
+            sink.offer(i, sel);
+        }
     }
 }
 
