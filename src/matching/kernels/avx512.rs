@@ -331,57 +331,83 @@ fn within(t: __m512i, required: __m512i, bn: __m512i, bd: __m512i) -> __mmask8 {
 
 /// Picks the best shift from the per-group totals (lane `j` of `t[g]` is `num + den · 2³²` of
 /// shift `8g + j`, zero past the last shift), with the tie-break of `Selector`: smaller fraction,
-/// then larger overlap, then smaller index.
+/// then larger overlap, then smaller index. The rare cases (no shift qualifies; several shifts
+/// share the best fraction) are out of line, so that this stays small enough to inline.
 #[target_feature(enable = "avx512f")]
 #[inline]
 fn select<const G: usize>(t: &[__m512i; G], groups: usize, required: u32) -> Selector {
     let req = _mm512_set1_epi64(i64::from(required));
     let mut lowest = _mm512_set1_pd(f64::INFINITY);
     let mut k = [lowest; G];
-    let mut ok = [0 as __mmask8; G];
     for g in 0..groups {
-        (k[g], ok[g]) = keys(t[g], req);
+        k[g] = keys(t[g], req).0;
         lowest = _mm512_min_pd(lowest, k[g]);
     }
     let best = _mm512_reduce_min_pd(lowest);
     if best == f64::INFINITY {
-        let mut most = _mm512_setzero_si512();
-        for &tg in &t[..groups] {
-            most = _mm512_max_epu64(most, _mm512_srli_epi64::<32>(tg));
-        }
-        return Selector::none(_mm512_reduce_max_epu64(most) as u32, required);
+        return select_none(&t[..groups], required);
     }
     let bestv = _mm512_set1_pd(best);
-    let lane = |g: usize, j: u32| -> (u32, u32, u32) {
-        let mut words = [0u64; 8];
-        // SAFETY: `words` is 64 bytes, written with an unaligned store.
-        unsafe { _mm512_storeu_si512(words.as_mut_ptr().cast(), t[g]) };
-        let w = words[j as usize];
-        (w as u32, (w >> 32) as u32, 8 * g as u32 + j)
-    };
-    let mut ties = 0u32;
-    let mut first = (0, 0);
-    for g in (0..groups).rev() {
-        let eq = _mm512_mask_cmpeq_pd_mask(ok[g], k[g], bestv);
-        ties += eq.count_ones();
-        if eq != 0 {
-            first = (g, eq.trailing_zeros());
+    // The first lane holding the minimum, and whether another one holds it too (`+∞` lanes
+    // never equal the finite minimum).
+    let (mut first, mut several) = (None, false);
+    for g in 0..groups {
+        let eq = _mm512_cmpeq_pd_mask(k[g], bestv);
+        several |= (eq & eq.wrapping_sub(1)) != 0 || (eq != 0 && first.is_some());
+        if first.is_none() && eq != 0 {
+            first = Some((g, eq.trailing_zeros()));
         }
     }
-    let (mut num, mut den, mut index) = lane(first.0, first.1);
-    if ties > 1 {
-        // Equal fractions: the larger overlap wins, then the smaller index (the first seen).
-        for g in 0..groups {
-            let mut bits = _mm512_mask_cmpeq_pd_mask(ok[g], k[g], bestv);
-            while bits != 0 {
-                let (n, d, i) = lane(g, bits.trailing_zeros());
-                bits &= bits - 1;
-                if d > den {
-                    (num, den, index) = (n, d, i);
-                }
+    let (g, j) = first.unwrap_or((0, 0));
+    if several {
+        return select_tie(&t[..groups], &k[..groups], bestv, required);
+    }
+    let w = lane(t[g], j);
+    Selector::chosen(w as u32, (w >> 32) as u32, 8 * g as u32 + j, required)
+}
+
+/// Lane `j` of `v`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn lane(v: __m512i, j: u32) -> u64 {
+    _mm_cvtsi128_si64(_mm512_castsi512_si128(_mm512_permutexvar_epi64(
+        _mm512_set1_epi64(i64::from(j)),
+        v,
+    ))) as u64
+}
+
+/// [`select`] when no shift has the required overlap: the largest overlap of any shift.
+#[target_feature(enable = "avx512f")]
+#[cold]
+#[inline(never)]
+fn select_none(t: &[__m512i], required: u32) -> Selector {
+    let mut most = _mm512_setzero_si512();
+    for &tg in t {
+        most = _mm512_max_epu64(most, _mm512_srli_epi64::<32>(tg));
+    }
+    Selector::none(_mm512_reduce_max_epu64(most) as u32, required)
+}
+
+/// [`select`] when several shifts share the best fraction `bestv`: the larger overlap wins, then
+/// the smaller index (the first seen).
+#[target_feature(enable = "avx512f")]
+#[cold]
+#[inline(never)]
+fn select_tie(t: &[__m512i], k: &[__m512d], bestv: __m512d, required: u32) -> Selector {
+    let mut chosen: Option<(u32, u32, u32)> = None;
+    for (g, (&tg, &kg)) in t.iter().zip(k).enumerate() {
+        let mut bits = _mm512_cmpeq_pd_mask(kg, bestv);
+        while bits != 0 {
+            let j = bits.trailing_zeros();
+            bits &= bits - 1;
+            let w = lane(tg, j);
+            let (n, d, i) = (w as u32, (w >> 32) as u32, 8 * g as u32 + j);
+            if chosen.is_none_or(|(_, den, _)| d > den) {
+                chosen = Some((n, d, i));
             }
         }
     }
+    let (num, den, index) = chosen.expect("the minimum is some lane's key");
     Selector::chosen(num, den, index, required)
 }
 
@@ -519,21 +545,67 @@ pub(crate) unsafe fn best(
     if !has_best(layout) {
         return None;
     }
-    macro_rules! go {
-        ($p:literal, $c:literal) => {
-            // SAFETY: same contract as this function; geometry matched by `dispatch!`.
-            unsafe {
-                if layout.shifts.div_ceil(8) == 4 {
-                    let (t, n) = totals::<$p, $c, 4>(layout, variants, code, mask);
-                    select(&t, n, required)
-                } else {
-                    let (t, n) = totals::<$p, $c, MAX_GROUPS>(layout, variants, code, mask);
-                    select(&t, n, required)
-                }
-            }
-        };
+    if layout.shifts.div_ceil(8) == 4 && (layout.planes, layout.words) == (3, 16) {
+        // The default geometry and window, inline. SAFETY: same contract as this function;
+        // geometry and group count just checked.
+        let (t, n) = unsafe { totals::<3, 2, 4>(layout, variants, code, mask) };
+        return Some(select(&t, n, required));
     }
-    Some(dispatch!(layout, go))
+    // SAFETY: same contract as this function.
+    Some(unsafe { best_other(layout, variants, code, mask, required) })
+}
+
+/// [`best`] for the other geometries and windows (out of line, so that the common case stays
+/// small enough to inline).
+///
+/// # Safety
+/// As [`best`], and [`has_best`] holds.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline(never)]
+unsafe fn best_other(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Selector {
+    if layout.shifts.div_ceil(8) != 4 {
+        // SAFETY: same contract as this function.
+        return unsafe { best_wide(layout, variants, code, mask, required) };
+    }
+    macro_rules! go {
+        ($p:literal, $c:literal) => {{
+            // SAFETY: same contract as this function; geometry matched by `dispatch!`, and
+            // `⌈shifts / 8⌉ == 4`.
+            let (t, n) = unsafe { totals::<$p, $c, 4>(layout, variants, code, mask) };
+            select(&t, n, required)
+        }};
+    }
+    dispatch!(layout, go)
+}
+
+/// [`best`] for windows with other than 25–32 shifts (out of line, so that the common case
+/// stays small).
+///
+/// # Safety
+/// As [`best`], and [`has_best`] holds.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline(never)]
+unsafe fn best_wide(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Selector {
+    macro_rules! go {
+        ($p:literal, $c:literal) => {{
+            // SAFETY: same contract as this function; geometry matched by `dispatch!`.
+            let (t, n) = unsafe { totals::<$p, $c, MAX_GROUPS>(layout, variants, code, mask) };
+            select(&t, n, required)
+        }};
+    }
+    dispatch!(layout, go)
 }
 
 /// Hints the lines of `bytes` bytes from `p` into the caches. Never faults (a prefetch of an

@@ -27,7 +27,7 @@ pub(crate) mod avx512;
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 
 use super::Backend;
 use super::aligned::Line;
@@ -167,8 +167,8 @@ pub(crate) fn rows_best(
     if backend == Backend::Avx512 {
         debug_assert!(Backend::Avx512.is_available());
         let ahead = (
-            PREFETCH_ROWS[0].load(Ordering::Relaxed),
-            PREFETCH_ROWS[1].load(Ordering::Relaxed),
+            PREFETCH_ROWS[0].load(std::sync::atomic::Ordering::Relaxed),
+            PREFETCH_ROWS[1].load(std::sync::atomic::Ordering::Relaxed),
         );
         // SAFETY: AVX-512F + VPOPCNTDQ were detected at run time before this backend value could
         // be stored in a matcher; the row geometry was asserted above.
