@@ -100,6 +100,7 @@ impl Selector {
     }
 
     /// The selection of a vectorised kernel that already picked shift `index` (`den ≥ required`).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn chosen(num: u32, den: u32, index: u32, required: u32) -> Self {
         debug_assert!(den >= required && den != 0);
@@ -115,6 +116,7 @@ impl Selector {
 
     /// The selection when no shift had the required overlap; `max_overlap` is the largest overlap
     /// of any shift.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn none(max_overlap: u32, required: u32) -> Self {
         Self {

@@ -33,10 +33,13 @@ use super::Backend;
 use super::aligned::Line;
 use super::prepared::Selector;
 
-/// How many rows ahead the gallery scans prefetch: `[shifted window, single shift]`. Tuned on a
-/// Zen 4 (one shifted comparison takes ~150 ns, about a DRAM latency; a single-shift comparison of
-/// a 512-byte row ~15 ns); adjustable for experiments through `bench_support`.
-pub(crate) static PREFETCH_ROWS: [AtomicUsize; 2] = [AtomicUsize::new(2), AtomicUsize::new(16)];
+/// How many rows ahead the AVX-512 gallery scans prefetch: `[shifted window, single shift]`
+/// (0 = none). Measured on Zen 4 (`matching_report -- prefetch=A,B`): for the shifted scan two rows
+/// ahead is within noise of none (the hardware prefetcher keeps up with ~4 GB/s); for the
+/// single-shift scan, which streams at memory bandwidth, any software prefetch was slower (16
+/// rows: −20 %, 64 rows: −40 %), so it is off. Adjustable for experiments through
+/// `bench_support`.
+pub(crate) static PREFETCH_ROWS: [AtomicUsize; 2] = [AtomicUsize::new(2), AtomicUsize::new(0)];
 
 /// Geometry of the prepared probe variants and of the reference the kernels read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,7 +188,8 @@ pub(crate) fn rows_best(
             &row[cw..cw + w],
             required,
         );
-        if sel.found() {
+        let (bn, bd) = sink.bound();
+        if sel.found() && u64::from(sel.num) * u64::from(bd) <= u64::from(bn) * u64::from(sel.den) {
             sink.offer(i, sel);
         }
     }
