@@ -8,7 +8,8 @@
 //! Groups:
 //! - `one_to_one/<geometry>/<backend>`: 1:1 comparisons, ±2 × ±2 shifts, 1 024 cache-resident
 //!   references, one thread; plus `scalar-autovec` (the scalar reference compiled for this CPU's
-//!   vector features).
+//!   vector features) and `<dispatched>-sink` (the dispatched backend through the per-shift sink
+//!   path, i.e. before the best-shift kernels).
 //! - `one_to_n/<threads>t/<N>`: top-10 gallery search with the dispatched backend, N = 10⁴, 10⁵,
 //!   10⁶, on rayon pools of 1 and 2 threads.
 //! - `bandwidth/<threads>t/{simsimd_hamming,unshifted_scan}`: simsimd's binary Hamming (no mask,
@@ -53,6 +54,17 @@ fn one_to_one(c: &mut Criterion) {
                 })
             });
         }
+        let dispatched = Matcher::new(&p, &cfg).unwrap();
+        group.bench_function(format!("{}-sink", dispatched.backend()), |bench| {
+            bench.iter(|| {
+                let mut acc = 0u64;
+                for e in refs.iter() {
+                    let o = dispatched.compare_words_via_sink(e.code, e.mask);
+                    acc += o.comparison().map_or(0, |c| u64::from(c.differing_bits));
+                }
+                black_box(acc)
+            })
+        });
         let m = Matcher::with_backend(&p, &cfg, Backend::Scalar).unwrap();
         group.bench_function("scalar-autovec", |bench| {
             bench.iter(|| {
