@@ -77,23 +77,23 @@
 //! `cargo bench --bench matching` (criterion; comparisons/s as "elements"/s). Figures below:
 //! 2-vCPU AMD EPYC (Zen 4 at ~3.7 GHz, AVX-512 VPOPCNTDQ), backend `avx512`, default geometry
 //! 32×32×3 with a 25-shift window, random templates with ~7/8 valid cells, 2026-12-04, measured
-//! while other builds shared the two vCPUs (load average 5.3): wall-clock figures of that run
+//! while other builds shared the two vCPUs (load average 5.8): wall-clock figures of that run
 //! are unreliable, so throughput is given per CPU-second and as ratios measured side by side in
 //! the same process ("previous": the per-shift sink path, kept as `compare_words_via_sink` /
 //! `search_in_via_sink`). Re-measure on a quiet machine.
 //!
 //! | measurement | figure |
 //! |---|---|
-//! | 1:1, one thread, `avx512` | 6.5 M comparisons/s per CPU-second (76 % of the 8.6 M/s/core ceiling); 6.7 M/s over bursts of 64; previous path 5.6–5.8 M/s in the same runs (1.16×) |
-//! | 1:1 `avx2` / `scalar` / scalar code compiled for AVX-512 | 2.05 / 0.73 / 0.74 M/s |
-//! | dispatched ÷ scalar reference (same run) | 8.9× |
-//! | 1:N top-10, N = 10⁴ … 10⁶, per thread | 7.8–8.2 M/s per CPU-second (91–95 % of the ceiling); 1.3–2.1× the previous scan |
-//! | 1:10⁶ on 2 threads | 129 ms of CPU in all ⇒ ≈ 64 ms wall when each thread has its core (165 ms wall measured at load 5) |
-//! | unshifted masked scan ÷ simsimd unmasked Hamming, same 512 MB | 100 % (1 thread) and 104 % (2 threads) by CPU time; previous scan 83–84 % |
-//! | other geometries, 1:1 `avx512` | 16×16×3: 4.3 M/s (`avx2` 4.4) · 32×32×6: 4.2 M/s · 64×64×3: 1.2 M/s |
+//! | 1:1, one thread, `avx512` | 6.9 M comparisons/s per CPU-second (81 % of the 8.6 M/s/core ceiling); 6.7–7.2 M/s over bursts of 64; previous path 5.6–5.9 M/s in the same runs (1.21×) |
+//! | 1:1 `avx2` / `scalar` / scalar code compiled for AVX-512 | 2.07 / 0.74 / 0.74 M/s |
+//! | dispatched ÷ scalar reference (same run) | 9.4× |
+//! | 1:N top-10, N = 10⁴ … 10⁶, per thread | 8.1–8.3 M/s per CPU-second (94–97 % of the ceiling); 1.35–1.5× the previous scan |
+//! | 1:10⁶ on 2 threads | 121 ms of CPU in all ⇒ ≈ 60 ms wall when each thread has its core (176 ms wall measured at load 5.8) |
+//! | unshifted masked scan ÷ simsimd unmasked Hamming, same 512 MB | 104 % (1 thread) and 101 % (2 threads) by CPU time; previous scan 82–85 % |
+//! | other geometries, 1:1 `avx512` | 16×16×3: 4.4 M/s (`avx2` 4.5) · 32×32×6: 4.2 M/s · 64×64×3: 1.2 M/s |
 //!
 //! How: for the default geometry (and 8 or 16 words per plane with 1–8 planes) the reference
-//! stays in registers for every shift; per shift 2 `vpandq`, 6 `vpternlogq` and 8 `vpopcntq`
+//! stays in registers for every shift (the default 25-shift window fully unrolled); per shift 2 `vpandq`, 6 `vpternlogq` and 8 `vpopcntq`
 //! leave `differing + overlap · 2³²` in the eight 64-bit lanes of one register, and eight shifts
 //! are summed at once by a transposing reduction (21 instructions, no per-shift horizontal sum).
 //! The best shift is then picked in vector registers: exact quotients as `f64` (the order of
