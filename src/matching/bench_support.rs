@@ -91,8 +91,8 @@ pub fn prefetch_rows() -> (usize, usize) {
     )
 }
 
-/// Sets the prefetch distances of [`prefetch_rows`] (0 = no software prefetch… of the row being
-/// compared, i.e. none useful), for tuning experiments.
+/// Sets the prefetch distances of [`prefetch_rows`], in rows, for tuning experiments (0 prefetches
+/// the row being compared, which is already on its way: in effect no software prefetch).
 pub fn set_prefetch_rows(shifted: usize, single: usize) {
     kernels::PREFETCH_ROWS[0].store(shifted, Ordering::Relaxed);
     kernels::PREFETCH_ROWS[1].store(single, Ordering::Relaxed);
