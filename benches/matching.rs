@@ -8,7 +8,8 @@
 //! Groups:
 //! - `one_to_one/<geometry>/<backend>`: 1:1 comparisons, ±2 × ±2 shifts, 1 024 cache-resident
 //!   references, one thread; plus `scalar-autovec` (the scalar reference compiled for this CPU's
-//!   vector features).
+//!   vector features) and `<dispatched>-sink` (the dispatched backend through the per-shift sink
+//!   path, i.e. before the best-shift kernels).
 //! - `one_to_n/<threads>t/<N>`: top-10 gallery search with the dispatched backend, N = 10⁴, 10⁵,
 //!   10⁶, on rayon pools of 1 and 2 threads.
 //! - `bandwidth/<threads>t/{simsimd_hamming,unshifted_scan}`: simsimd's binary Hamming (no mask,
@@ -20,61 +21,15 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use openpalm::matching::{Backend, Gallery, MatchConfig, Matcher, words_as_bytes};
-use openpalm::{Algorithm, Geometry, Modality, PalmTemplate};
+use openpalm::Geometry;
+use openpalm::matching::bench_support::{self as bs, gallery, probe};
+use openpalm::matching::{Backend, MatchConfig, Matcher, words_as_bytes};
 use rayon::prelude::*;
 use simsimd::BinarySimilarity;
 
-const ALG: Algorithm = Algorithm::new(1, 1, 0);
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
-/// Random code; about 7/8 of the cells valid.
-fn random_words(g: Geometry, rng: &mut Rng) -> (Vec<u64>, Vec<u64>) {
-    let (w, last) = (g.words_per_plane(), g.last_word_mask());
-    let mut code: Vec<u64> = (0..g.code_words()).map(|_| rng.next()).collect();
-    let mut mask: Vec<u64> = (0..w)
-        .map(|_| rng.next() | rng.next() | rng.next())
-        .collect();
-    for p in 0..g.planes() {
-        code[p * w + w - 1] &= last;
-    }
-    mask[w - 1] &= last;
-    (code, mask)
-}
-
-fn gallery(g: Geometry, n: usize, seed: u64) -> Gallery {
-    let mut rng = Rng(seed);
-    let mut gal = Gallery::new(Modality::Crease, ALG, g);
-    gal.reserve(n).unwrap();
-    for id in 0..n as u64 {
-        let (code, mask) = random_words(g, &mut rng);
-        gal.add_words(id, &code, &mask).unwrap();
-    }
-    gal
-}
-
-fn probe(g: Geometry) -> PalmTemplate {
-    let (code, mask) = random_words(g, &mut Rng(3));
-    PalmTemplate::new(Modality::Crease, ALG, g, code, mask).unwrap()
-}
-
 fn one_to_one(c: &mut Criterion) {
     let cfg = MatchConfig::default();
-    for g in [
-        Geometry::DEFAULT,
-        Geometry::new(16, 16, 3).unwrap(),
-        Geometry::new(32, 32, 6).unwrap(),
-        Geometry::new(64, 64, 3).unwrap(),
-    ] {
+    for (_, g) in bs::geometries() {
         let refs = gallery(g, 1024, 11);
         let p = probe(g);
         let mut group = c.benchmark_group(format!(
@@ -99,6 +54,17 @@ fn one_to_one(c: &mut Criterion) {
                 })
             });
         }
+        let dispatched = Matcher::new(&p, &cfg).unwrap();
+        group.bench_function(format!("{}-sink", dispatched.backend()), |bench| {
+            bench.iter(|| {
+                let mut acc = 0u64;
+                for e in refs.iter() {
+                    let o = dispatched.compare_words_via_sink(e.code, e.mask);
+                    acc += o.comparison().map_or(0, |c| u64::from(c.differing_bits));
+                }
+                black_box(acc)
+            })
+        });
         let m = Matcher::with_backend(&p, &cfg, Backend::Scalar).unwrap();
         group.bench_function("scalar-autovec", |bench| {
             bench.iter(|| {
@@ -142,11 +108,7 @@ fn one_to_n(c: &mut Criterion) {
         let gal = if n == big.len() {
             &big
         } else {
-            let mut s = Gallery::like(&p);
-            for e in big.iter().take(n) {
-                s.add_words(e.id, e.code, e.mask).unwrap();
-            }
-            sub = s;
+            sub = bs::prefix(&big, n);
             &sub
         };
         group.throughput(Throughput::Elements(n as u64));
@@ -167,6 +129,7 @@ fn one_to_n(c: &mut Criterion) {
     group.throughput(Throughput::Elements(big.len() as u64));
     let mut probe_row = p.code_words().to_vec();
     probe_row.extend_from_slice(p.mask_words());
+    probe_row.resize(big.row_words(), 0);
     let probe_bytes = words_as_bytes(&probe_row);
     let (rows, row_words) = (big.row_buffer(), big.row_words());
     for (threads, pool) in &pools {

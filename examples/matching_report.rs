@@ -1,249 +1,273 @@
-//! Prints the matching engine's throughput figures and ratios in one run.
+//! Prints every matching figure of the README table in one run, as absolute figures and as ratios
+//! measured side by side in the same process.
 //!
 //! ```text
-//! cargo run --release --example matching_report            # everything (builds a 10⁶ gallery, 512 MB)
-//! cargo run --release --example matching_report -- quick   # 1:1 figures and N ≤ 10⁵ only
+//! cargo run --release --example matching_report             # everything (a 10⁶ gallery: 512 MB)
+//! cargo run --release --example matching_report -- quick    # 1:1 figures and N ≤ 10⁵ only
+//! cargo run --release --example matching_report -- prefetch=2,16   # AVX-512 scan prefetch rows
+//! cargo run --release --example matching_report -- bursts   # 1:1 kernel over short bursts only
+//! cargo run --release --example matching_report -- no1to1 no1ton   # bandwidth section only
 //! ```
 //!
-//! Each figure is the median of several timed repetitions (`std::time::Instant`). The machine's
-//! load average is printed first: other processes on the same cores make every figure lower.
+//! Every figure is the best of several repetitions, and the variants being compared (new path,
+//! previous path, baselines) run interleaved — repetition 1 of each, then repetition 2 of each, … —
+//! so that load from other processes hits them alike. Single-thread rates are per CPU-second of
+//! the measuring thread; multi-thread figures are wall-clock (with the process CPU time beside
+//! them). The load average is printed at the start and the end: other processes on the same cores
+//! lower every absolute figure, much less the ratios.
 
 use std::hint::black_box;
 use std::time::Instant;
 
+use openpalm::Geometry;
+use openpalm::matching::bench_support::{self as bs, Rng};
 use openpalm::matching::{Backend, Gallery, MatchConfig, Matcher, words_as_bytes};
-use openpalm::{Algorithm, Geometry, Modality, PalmTemplate};
 use rayon::prelude::*;
 use simsimd::BinarySimilarity;
 
-const ALG: Algorithm = Algorithm::new(1, 1, 0);
 /// The per-core ceiling measured for this machine (shifted comparisons/s, default geometry).
 const CEILING_PER_CORE: f64 = 8.6e6;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
-/// Random code; about 7/8 of the cells valid.
-fn random_words(g: Geometry, rng: &mut Rng) -> (Vec<u64>, Vec<u64>) {
-    let last = g.last_word_mask();
-    let w = g.words_per_plane();
-    let mut code: Vec<u64> = (0..g.code_words()).map(|_| rng.next()).collect();
-    let mut mask: Vec<u64> = (0..w)
-        .map(|_| rng.next() | rng.next() | rng.next())
-        .collect();
-    for p in 0..g.planes() {
-        code[p * w + w - 1] &= last;
-    }
-    mask[w - 1] &= last;
-    (code, mask)
-}
-
-fn random_template(g: Geometry, rng: &mut Rng) -> PalmTemplate {
-    let (code, mask) = random_words(g, rng);
-    PalmTemplate::new(Modality::Crease, ALG, g, code, mask).unwrap()
-}
-
-fn gallery(g: Geometry, n: usize, seed: u64) -> Gallery {
-    let mut rng = Rng(seed);
-    let mut gal = Gallery::new(Modality::Crease, ALG, g);
-    gal.reserve(n).unwrap();
-    for id in 0..n as u64 {
-        let (code, mask) = random_words(g, &mut rng);
-        gal.add_words(id, &code, &mask).unwrap();
-    }
-    gal
-}
-
-/// CPU time of this process (all threads), in seconds.
-fn process_cpu_secs() -> f64 {
+fn clock(id: libc::clockid_t) -> f64 {
     let mut t = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `t` is a valid, writable timespec; CLOCK_PROCESS_CPUTIME_ID is always supported on
-    // Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    // SAFETY: `t` is a valid, writable timespec; both clocks used here always exist on Linux.
+    unsafe { libc::clock_gettime(id, &mut t) };
     t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
 }
 
-/// Median wall-clock seconds and median process-CPU seconds of `reps` runs of `f`. On a machine
-/// shared with other work, CPU seconds (time our threads actually ran) are the steadier figure.
-fn median_secs(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
-    f(); // warm-up
-    let (mut wall, mut cpu): (Vec<f64>, Vec<f64>) = (0..reps)
-        .map(|_| {
-            let (start, c0) = (Instant::now(), process_cpu_secs());
+/// Best wall-clock seconds, best CPU seconds of the calling thread, and best CPU seconds of the
+/// whole process, of each closure, over `reps` interleaved repetitions (after one warm-up each).
+fn interleaved(reps: usize, fs: &mut [&mut dyn FnMut()]) -> Vec<(f64, f64, f64)> {
+    for f in fs.iter_mut() {
+        f();
+    }
+    let mut best = vec![(f64::MAX, f64::MAX, f64::MAX); fs.len()];
+    for _ in 0..reps {
+        for (f, b) in fs.iter_mut().zip(&mut best) {
+            let (w0, t0, p0) = (
+                Instant::now(),
+                clock(libc::CLOCK_THREAD_CPUTIME_ID),
+                clock(libc::CLOCK_PROCESS_CPUTIME_ID),
+            );
             f();
-            (start.elapsed().as_secs_f64(), process_cpu_secs() - c0)
-        })
-        .unzip();
-    wall.sort_by(f64::total_cmp);
-    cpu.sort_by(f64::total_cmp);
-    (wall[wall.len() / 2], cpu[cpu.len() / 2])
-}
-
-/// 1:1 comparisons per CPU-second on this thread, over `refs` (cache-resident).
-fn one_to_one(m: &Matcher, refs: &Gallery, native_scalar: bool, reps: usize) -> f64 {
-    let rounds = 4;
-    let (_wall, secs) = median_secs(reps, || {
-        let mut acc = 0u64;
-        for _ in 0..rounds {
-            for e in refs.iter() {
-                let o = if native_scalar {
-                    m.compare_words_scalar_native(e.code, e.mask)
-                } else {
-                    m.compare_words(e.code, e.mask).unwrap()
-                };
-                acc += o.comparison().map_or(0, |c| u64::from(c.differing_bits));
-            }
+            let (t1, p1) = (
+                clock(libc::CLOCK_THREAD_CPUTIME_ID),
+                clock(libc::CLOCK_PROCESS_CPUTIME_ID),
+            );
+            b.0 = b.0.min(w0.elapsed().as_secs_f64());
+            b.1 = b.1.min(t1 - t0);
+            b.2 = b.2.min(p1 - p0);
         }
-        black_box(acc);
-    });
-    (rounds * refs.len()) as f64 / secs
+    }
+    best
 }
 
-fn main() {
-    let quick = std::env::args().any(|a| a == "quick");
-    let reps = 5;
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("# openpalm matching report");
-    println!(
-        "load average (1/5/15 min): {}   logical CPUs: {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" "),
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-    let available = Backend::available();
-    let dispatched = Backend::detect();
-    println!("backends available: {available:?}; dispatched: {dispatched}");
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
+/// One 1:1 pass over the cache-resident references: `rounds` × every reference.
+fn pass(refs: &Gallery, rounds: usize, mut cmp: impl FnMut(&[u64], &[u64]) -> u64) {
+    let mut acc = 0u64;
+    for _ in 0..rounds {
+        for e in refs.iter() {
+            acc = acc.wrapping_add(cmp(e.code, e.mask));
+        }
+    }
+    black_box(acc);
+}
+
+fn bits(o: openpalm::matching::ComparisonOutcome) -> u64 {
+    o.comparison().map_or(0, |c| u64::from(c.differing_bits))
+}
+
+fn one_to_one(reps: usize) {
     let cfg = MatchConfig::default();
-    let geometries = [
-        ("32×32×3 (default, CompCode-like)", Geometry::DEFAULT),
-        ("16×16×3", Geometry::new(16, 16, 3).unwrap()),
-        ("32×32×6 (BOCV-like)", Geometry::new(32, 32, 6).unwrap()),
-        ("64×64×3", Geometry::new(64, 64, 3).unwrap()),
-    ];
+    let dispatched = Backend::detect();
+    let available = Backend::available();
     println!();
-    println!("## 1:1, one thread, ±2 × ±2 shifts (25), references cache-resident, per CPU-second");
-    for (name, g) in geometries {
-        let mut rng = Rng(7);
-        let probe = random_template(g, &mut rng);
-        let refs = gallery(g, 1024, 11);
-        println!("### {name}: {} bytes per template", g.total_words() * 8);
-        let native = {
-            let m = Matcher::with_backend(&probe, &cfg, Backend::Scalar).unwrap();
-            one_to_one(&m, &refs, true, reps)
-        };
-        let mut plain_scalar = 0.0;
-        let mut best = 0.0;
-        for &b in &available {
-            let m = Matcher::with_backend(&probe, &cfg, b).unwrap();
-            let r = one_to_one(&m, &refs, false, reps);
-            if b == Backend::Scalar {
-                plain_scalar = r;
-            }
-            if b == dispatched {
-                best = r;
-            }
-            println!("  {:<8} {:>8.3} M comparisons/s", b.name(), r / 1e6);
+    println!(
+        "## 1:1, one thread, ±2 × ±2 shifts (25), 1 024 cache-resident references; M comparisons per CPU-second (best of {reps} passes)"
+    );
+    for (name, g) in bs::geometries() {
+        let probe = bs::probe(g);
+        let refs = bs::gallery(g, 1024, 11);
+        let rounds = 1;
+        let n = (rounds * refs.len()) as f64;
+        let matchers: Vec<Matcher> = available
+            .iter()
+            .map(|&b| Matcher::with_backend(&probe, &cfg, b).unwrap())
+            .collect();
+        let scalar = Matcher::with_backend(&probe, &cfg, Backend::Scalar).unwrap();
+        let best = Matcher::with_backend(&probe, &cfg, dispatched).unwrap();
+        let mut fs: Vec<Box<dyn FnMut()>> = Vec::new();
+        for m in &matchers {
+            fs.push(Box::new(|| {
+                pass(&refs, rounds, |c, k| bits(m.compare_words(c, k).unwrap()))
+            }));
         }
+        fs.push(Box::new(|| {
+            pass(&refs, rounds, |c, k| {
+                bits(best.compare_words_via_sink(c, k))
+            })
+        }));
+        fs.push(Box::new(|| {
+            pass(&refs, rounds, |c, k| {
+                bits(scalar.compare_words_scalar_native(c, k))
+            })
+        }));
+
+        let mut refs_mut: Vec<&mut dyn FnMut()> = fs.iter_mut().map(|f| &mut **f as _).collect();
+        let t = interleaved(reps, &mut refs_mut);
+        let rate = |i: usize| n / t[i].1;
+        println!("### {name}: {} bytes per template", g.total_words() * 8);
+        let mut by_backend = Vec::new();
+        for (i, b) in available.iter().enumerate() {
+            println!("  {:<8} {:>8.3} M/s", b.name(), rate(i) / 1e6);
+            by_backend.push((*b, rate(i)));
+        }
+        let k = available.len();
+        let of = |b: Backend| {
+            by_backend
+                .iter()
+                .find(|x| x.0 == b)
+                .map_or(f64::NAN, |x| x.1)
+        };
+        let (d, s) = (of(dispatched), of(Backend::Scalar));
+        println!(
+            "  {dispatched} per-shift sink path (before the best-shift kernels): {:>8.3} M/s",
+            rate(k) / 1e6
+        );
         println!(
             "  scalar code auto-vectorised for this CPU: {:>8.3} M/s",
-            native / 1e6
+            rate(k + 1) / 1e6
         );
         println!(
-            "  dispatched ({dispatched}) / scalar reference (baseline target): {:.2}×",
-            best / plain_scalar
-        );
-        println!(
-            "  dispatched ({dispatched}) / scalar auto-vectorised for this CPU: {:.2}×",
-            best / native
+            "  ratios: dispatched ({dispatched}) / scalar = {:.2}× | / auto-vectorised scalar = {:.2}× | best-shift kernel / per-shift sink path = {:.2}×",
+            d / s,
+            d / rate(k + 1),
+            d / rate(k)
         );
         if g == Geometry::DEFAULT {
             println!(
                 "  dispatched / ceiling ({:.1} M/s/core): {:.0} %",
                 CEILING_PER_CORE / 1e6,
-                100.0 * best / CEILING_PER_CORE
+                100.0 * d / CEILING_PER_CORE
             );
         }
     }
+}
 
-    println!();
-    println!("## 1:N search, default geometry, top-10, dispatched backend ({dispatched})");
+/// The 1:1 kernels timed over short bursts (64 comparisons, best of many): the figure a core
+/// reaches when nothing else runs on it, even on a loaded machine.
+fn bursts() {
     let g = Geometry::DEFAULT;
-    let max_n = if quick { 100_000 } else { 1_000_000 };
-    let build = Instant::now();
-    let big = gallery(g, max_n, 99);
+    let cfg = MatchConfig::default();
+    let probe = bs::probe(g);
+    let refs = bs::gallery(g, 64, 11);
+    let m = Matcher::new(&probe, &cfg).unwrap();
+    let mut best = [f64::MAX; 2];
+    for _ in 0..3000 {
+        for (i, b) in best.iter_mut().enumerate() {
+            let t = Instant::now();
+            if i == 1 {
+                pass(&refs, 1, |c, k| bits(m.compare_words_via_sink(c, k)));
+            } else {
+                pass(&refs, 1, |c, k| bits(m.compare_words(c, k).unwrap()));
+            }
+            *b = b.min(t.elapsed().as_secs_f64());
+        }
+    }
     println!(
-        "gallery of {max_n} built in {:.2} s, memory_bytes = {} MB",
-        build.elapsed().as_secs_f64(),
-        big.memory_bytes() / 1_000_000
+        "## bursts of 64 comparisons, best of 3000: best-shift {:.3} M/s | per-shift sink {:.3} M/s",
+        64.0 / best[0] / 1e6,
+        64.0 / best[1] / 1e6,
     );
-    let mut rng = Rng(3);
-    let probe = random_template(g, &mut rng);
-    let shifted = Matcher::new(&probe, &cfg).unwrap();
-    let unshifted = Matcher::new(&probe, &MatchConfig::unshifted()).unwrap();
-    let pools: Vec<(usize, rayon::ThreadPool)> = [1, 2]
+}
+
+fn pools() -> Vec<(usize, rayon::ThreadPool)> {
+    [1, 2]
         .into_iter()
         .map(|t| {
-            (
-                t,
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(t)
-                    .build()
-                    .unwrap(),
-            )
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap();
+            (t, pool)
         })
-        .collect();
+        .collect()
+}
+
+fn one_to_n(big: &Gallery, max_n: usize) {
+    let dispatched = Backend::detect();
+    let g = big.geometry();
+    let probe = bs::random_template(g, &mut Rng(3));
+    let m = Matcher::new(&probe, &MatchConfig::default()).unwrap();
+    let pools = pools();
+    println!();
+    println!(
+        "## 1:N search, default geometry, 25 shifts, top-10, {dispatched}: best-shift scan (new) vs per-shift sink scan (old), interleaved"
+    );
     let mut n = 10_000;
     while n <= max_n {
-        let gal = if n == max_n {
-            None
+        let small;
+        let gal = if n == big.len() {
+            big
         } else {
-            let mut small = Gallery::like(&probe);
-            small.reserve(n).unwrap();
-            for e in big.iter().take(n) {
-                small.add_words(e.id, e.code, e.mask).unwrap();
-            }
-            Some(small)
+            small = bs::prefix(big, n);
+            &small
         };
-        let gal = gal.as_ref().unwrap_or(&big);
         for (threads, pool) in &pools {
-            let reps = if n >= 1_000_000 { 3 } else { reps };
-            let (s, cpu) = median_secs(reps, || {
-                black_box(gal.search_in(pool, &shifted, 10).unwrap());
-            });
-            let per_cpu = n as f64 / cpu;
+            let reps = if n >= 1_000_000 { 3 } else { 5 };
+            let (mut new, mut old) = (
+                || {
+                    black_box(gal.search_in(pool, &m, 10).unwrap());
+                },
+                || {
+                    black_box(gal.search_in_via_sink(pool, &m, 10).unwrap());
+                },
+            );
+            let t = interleaved(reps, &mut [&mut new, &mut old]);
+            let (wall, cpu) = (t[0].0, t[0].2);
             println!(
-                "  N = {n:>8}, {threads} thread(s): wall {:>8.2} ms ({:>6.2} M/s) | CPU {:>8.2} ms: {:.2} M/s per CPU-second = {:.0} % of ceiling; {:.2} ms wall if each thread had its core",
-                s * 1e3,
-                n as f64 / s / 1e6,
+                "  N = {n:>8}, {threads} thread(s): {:>8.2} ms wall = {:>6.2} M/s ({:>5.2} M/s per thread, {:.0} % of ceiling) | CPU {:>8.2} ms = {:.2} M/s per CPU-second | old: {:>8.2} ms wall | new / old speed: {:.2}×",
+                wall * 1e3,
+                n as f64 / wall / 1e6,
+                n as f64 / wall / 1e6 / *threads as f64,
+                100.0 * n as f64 / wall / *threads as f64 / CEILING_PER_CORE,
                 cpu * 1e3,
-                per_cpu / 1e6,
-                100.0 * per_cpu / CEILING_PER_CORE,
-                cpu * 1e3 / *threads as f64,
+                n as f64 / cpu / 1e6,
+                t[1].0 * 1e3,
+                t[1].0 / wall,
             );
         }
         n *= 10;
     }
+}
 
+fn bandwidth(big: &Gallery) {
+    let g = big.geometry();
+    let probe = bs::random_template(g, &mut Rng(3));
+    let unshifted = Matcher::new(&probe, &MatchConfig::unshifted()).unwrap();
+    let pools = pools();
     println!();
     println!(
-        "## Unshifted scan vs simsimd binary Hamming (no mask, no shift) over the same {max_n} × 512 B"
+        "## Unshifted masked scan (top-10) vs simsimd binary Hamming (no mask, no shift, minimum) over the same {} × {} B, interleaved",
+        big.len(),
+        big.row_words() * 8
     );
     let probe_row: Vec<u64> = {
         let mut v = probe.code_words().to_vec();
         v.extend_from_slice(probe.mask_words());
+        v.resize(big.row_words(), 0);
         v
     };
     let probe_bytes = words_as_bytes(&probe_row);
@@ -251,8 +275,7 @@ fn main() {
     let rows = big.row_buffer();
     let bytes = (rows.len() * 8) as f64;
     for (threads, pool) in &pools {
-        let reps = 5;
-        let (simsimd_s, simsimd_cpu) = median_secs(reps, || {
+        let mut simsimd = || {
             let best = pool.install(|| {
                 rows.par_chunks(row_words * 1024)
                     .map(|chunk| {
@@ -264,20 +287,74 @@ fn main() {
                     .reduce(|| f64::MAX, f64::min)
             });
             black_box(best);
-        });
-        let (ours_s, ours_cpu) = median_secs(reps, || {
+        };
+        let mut ours = || {
             black_box(big.search_in(pool, &unshifted, 10).unwrap());
-        });
+        };
+        let mut old = || {
+            black_box(big.search_in_via_sink(pool, &unshifted, 10).unwrap());
+        };
+        let t = interleaved(5, &mut [&mut simsimd, &mut ours, &mut old]);
         println!(
-            "  {threads} thread(s): simsimd wall {:.2} ms ({:.1} GB/s), CPU {:.2} ms | unshifted masked scan wall {:.2} ms ({:.1} GB/s), CPU {:.2} ms | ours / simsimd speed: {:.0} % by wall, {:.0} % by CPU time",
-            simsimd_s * 1e3,
-            bytes / simsimd_s / 1e9,
-            simsimd_cpu * 1e3,
-            ours_s * 1e3,
-            bytes / ours_s / 1e9,
-            ours_cpu * 1e3,
-            100.0 * simsimd_s / ours_s,
-            100.0 * simsimd_cpu / ours_cpu
+            "  {threads} thread(s): simsimd {:.2} ms wall ({:.1} GB/s), {:.2} ms CPU | unshifted masked scan {:.2} ms wall ({:.1} GB/s), {:.2} ms CPU | ours / simsimd speed: {:.0} % by wall, {:.0} % by CPU time (previous scan: {:.0} % by wall, {:.0} % by CPU time)",
+            t[0].0 * 1e3,
+            bytes / t[0].0 / 1e9,
+            t[0].2 * 1e3,
+            t[1].0 * 1e3,
+            bytes / t[1].0 / 1e9,
+            t[1].2 * 1e3,
+            100.0 * t[0].0 / t[1].0,
+            100.0 * t[0].2 / t[1].2,
+            100.0 * t[0].0 / t[2].0,
+            100.0 * t[0].2 / t[2].2,
         );
     }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "quick");
+    if let Some(p) = args.iter().find_map(|a| a.strip_prefix("prefetch=")) {
+        let (a, b) = p.split_once(',').expect("prefetch=SHIFTED,SINGLE");
+        bs::set_prefetch_rows(a.parse().unwrap(), b.parse().unwrap());
+    }
+    let start = Instant::now();
+    println!("# openpalm matching report");
+    println!(
+        "load average at start (1/5/15 min): {}   logical CPUs: {}",
+        load(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "backends available: {:?}; dispatched: {}; AVX-512 scan prefetch rows (shifted, single shift): {:?}",
+        Backend::available(),
+        Backend::detect(),
+        bs::prefetch_rows()
+    );
+    if args.iter().any(|a| a == "bursts") {
+        bursts();
+        return;
+    }
+    if !args.iter().any(|a| a == "no1to1") {
+        one_to_one(40);
+    }
+    let max_n = if quick { 100_000 } else { 1_000_000 };
+    let build = Instant::now();
+    let big = bs::gallery(Geometry::DEFAULT, max_n, 99);
+    println!();
+    println!(
+        "gallery of {max_n} built in {:.2} s, memory_bytes = {} MB",
+        build.elapsed().as_secs_f64(),
+        big.memory_bytes() / 1_000_000
+    );
+    if !args.iter().any(|a| a == "no1ton") {
+        one_to_n(&big, max_n);
+    }
+    bandwidth(&big);
+    println!();
+    println!(
+        "load average at end: {}; report took {:.0} s",
+        load(),
+        start.elapsed().as_secs_f64()
+    );
 }

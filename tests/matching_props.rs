@@ -310,6 +310,99 @@ proptest! {
     }
 }
 
+/// Geometries with a dedicated AVX-512 best-shift kernel (8 or 16 words per plane), and a few
+/// without.
+fn fast_path_geometry() -> impl Strategy<Value = Geometry> {
+    prop_oneof![
+        3 => Just(Geometry::DEFAULT),
+        1 => Just(Geometry::new(32, 32, 6).unwrap()),
+        1 => Just(Geometry::new(32, 32, 1).unwrap()),
+        1 => Just(Geometry::new(16, 32, 3).unwrap()),
+        1 => Just(Geometry::new(16, 32, 8).unwrap()),
+        1 => Just(Geometry::new(16, 16, 3).unwrap()),
+        1 => (1u16..=20, 1u16..=40, 1u8..=4).prop_map(|(r, c, p)| Geometry::new(r, c, p).unwrap()),
+    ]
+}
+
+/// A template whose codes are all zero (every qualifying shift has distance 0: exact ties on the
+/// fraction, decided by the overlap and then the shift order) or random.
+fn maybe_flat(g: Geometry, mask: MaskKind, seed: u64, flat: bool) -> PalmTemplate {
+    let t = template(g, mask, seed);
+    if !flat {
+        return t;
+    }
+    PalmTemplate::from_fn(
+        Modality::Crease,
+        ALG,
+        g,
+        |_, _, _| false,
+        |r, c| t.is_valid(r, c),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(96),
+        ..ProptestConfig::default()
+    })]
+
+    /// The best-shift kernels (and the previous per-shift sink path) agree with the scalar
+    /// reference, including exact ties on the fraction.
+    #[test]
+    fn best_shift_kernels_equal_the_scalar_reference(
+        g in fast_path_geometry(), ma in mask_kind(), mb in mask_kind(), sa in any::<u64>(),
+        sb in any::<u64>(), flat in any::<bool>(), cfg in config(),
+    ) {
+        let a = maybe_flat(g, ma, sa, flat);
+        let b = maybe_flat(g, mb, sb, flat);
+        let cfg = fit(cfg, &a);
+        let want = Matcher::with_backend(&a, &cfg, Backend::Scalar).unwrap().compare(&b).unwrap();
+        for backend in Backend::available() {
+            let m = Matcher::with_backend(&a, &cfg, backend).unwrap();
+            prop_assert_eq!(m.compare(&b).unwrap(), want, "{}", backend);
+            prop_assert_eq!(m.compare_words_via_sink(b.code_words(), b.mask_words()), want, "{}", backend);
+        }
+    }
+
+    /// Gallery top-k (every search entry point, every backend, shifted and single-shift windows,
+    /// enough references to fill the eight-row groups of the single-shift scan and leave a
+    /// remainder) = comparing each reference with the scalar reference matcher and sorting by
+    /// exact distance then id; references with too little overlap are left out.
+    #[test]
+    fn gallery_top_k_equals_naive_compare_and_sort(
+        g in fast_path_geometry(),
+        refs in proptest::collection::vec((0u64..6, mask_kind(), any::<bool>()), 0..70),
+        probe_seed in any::<u64>(), probe_mask in mask_kind(), k in 1usize..80,
+        rows in 0u8..=3, cols in 0u8..=3, frac in 0.0f64..0.9,
+    ) {
+        let cfg = MatchConfig {
+            max_shift_rows: rows, max_shift_cols: cols, min_overlap_fraction: frac, min_overlap_cells: 1,
+        };
+        let mut gallery = Gallery::new(Modality::Crease, ALG, g);
+        for (i, (seed, mk, flat)) in refs.iter().enumerate() {
+            // Few distinct seeds: exact ties between references, broken by id (ids descend, so
+            // the id order is not the row order).
+            gallery.add(5000 - 7 * i as u64, &maybe_flat(g, *mk, *seed, *flat)).unwrap();
+        }
+        let probe = template(g, probe_mask, probe_seed);
+        let scalar = Matcher::with_backend(&probe, &cfg, Backend::Scalar).unwrap();
+        let mut want: Vec<Candidate> = gallery.iter().filter_map(|e| {
+            scalar.compare_words(e.code, e.mask).unwrap().comparison()
+                .map(|comparison| Candidate { id: e.id, comparison })
+        }).collect();
+        want.sort_by(|x, y| x.comparison.cmp_distance(&y.comparison).then(x.id.cmp(&y.id)));
+        want.truncate(k);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        for backend in Backend::available() {
+            let m = Matcher::with_backend(&probe, &cfg, backend).unwrap();
+            prop_assert_eq!(gallery.search(&m, k).unwrap(), want.clone(), "{}", backend);
+            prop_assert_eq!(gallery.search_sequential(&m, k).unwrap(), want.clone(), "{}", backend);
+            prop_assert_eq!(gallery.search_in(&pool, &m, k).unwrap(), want.clone(), "{}", backend);
+            prop_assert_eq!(gallery.search_in_via_sink(&pool, &m, k).unwrap(), want.clone(), "{}", backend);
+        }
+    }
+}
+
 #[test]
 fn matcher_is_send_and_sync() {
     fn check<T: Send + Sync>() {}

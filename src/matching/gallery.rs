@@ -8,6 +8,7 @@ use std::collections::{BinaryHeap, HashMap};
 use rayon::prelude::*;
 
 use super::aligned::{AlignedWords, LINE_WORDS, round_up_to_line};
+use super::kernels::RowSink;
 use super::prepared::Selector;
 use super::{Comparison, Kind, Matcher, MatchingError};
 use crate::template::{Algorithm, Geometry, Modality, PalmTemplate, TemplateError};
@@ -117,11 +118,46 @@ impl TopK {
         }
     }
 
+    /// The worst distance that may still enter, as `(num, den)`; `(1, 0)` (infinite) while there
+    /// are fewer than `k` entries.
+    #[inline]
+    fn bound(&self) -> (u32, u32) {
+        match self.heap.peek() {
+            Some(worst) if self.heap.len() >= self.k => (worst.num, worst.den),
+            _ => (1, 0),
+        }
+    }
+
     fn merge(mut self, other: TopK) -> TopK {
         for e in other.heap {
             self.offer(e);
         }
         self
+    }
+}
+
+/// A chunk's scan feeding a top-k.
+struct Scan<'a> {
+    ids: &'a [u64],
+    first: usize,
+    top: &'a mut TopK,
+}
+
+impl RowSink for Scan<'_> {
+    #[inline]
+    fn bound(&self) -> (u32, u32) {
+        self.top.bound()
+    }
+
+    #[inline]
+    fn offer(&mut self, i: usize, sel: Selector) {
+        self.top.offer(Entry {
+            num: sel.num,
+            den: sel.den,
+            id: self.ids[i],
+            row: self.first + i,
+            shift: sel.index,
+        });
     }
 }
 
@@ -321,6 +357,27 @@ impl Gallery {
     ///
     /// Errors: the matcher's geometry, modality or algorithm differ from the gallery's.
     pub fn search(&self, matcher: &Matcher, k: usize) -> Result<Vec<Candidate>, MatchingError> {
+        self.search_with(matcher, k, false)
+    }
+
+    /// Benchmark baseline, not API: [`Gallery::search_in`] through the per-shift sink kernels
+    /// (the scan before the best-shift kernels). Same results.
+    #[doc(hidden)]
+    pub fn search_in_via_sink(
+        &self,
+        pool: &rayon::ThreadPool,
+        matcher: &Matcher,
+        k: usize,
+    ) -> Result<Vec<Candidate>, MatchingError> {
+        pool.install(|| self.search_with(matcher, k, true))
+    }
+
+    fn search_with(
+        &self,
+        matcher: &Matcher,
+        k: usize,
+        via_sink: bool,
+    ) -> Result<Vec<Candidate>, MatchingError> {
         matcher.kind().check(&self.kind)?;
         if k == 0 || self.is_empty() {
             return Ok(Vec::new());
@@ -333,7 +390,7 @@ impl Gallery {
             .fold(
                 || TopK::new(k),
                 |mut top, (ci, chunk)| {
-                    self.scan(matcher, chunk, ci * SEARCH_CHUNK_ROWS, &mut top);
+                    self.scan(matcher, chunk, ci * SEARCH_CHUNK_ROWS, &mut top, via_sink);
                     top
                 },
             )
@@ -362,25 +419,24 @@ impl Gallery {
             return Ok(Vec::new());
         }
         let mut top = TopK::new(k);
-        self.scan(matcher, self.row_buffer(), 0, &mut top);
+        self.scan(matcher, self.row_buffer(), 0, &mut top, false);
         Ok(self.finish(matcher, top))
     }
 
     /// Compares every row of `chunk` (row `first` onwards) and offers it to `top`.
     #[inline]
-    fn scan(&self, matcher: &Matcher, chunk: &[u64], first: usize, top: &mut TopK) {
-        matcher.select_rows(chunk, self.row_words, |i, sel: Selector| {
-            if sel.found() {
-                let row = first + i;
-                top.offer(Entry {
-                    num: sel.num,
-                    den: sel.den,
-                    id: self.ids[row],
-                    row,
-                    shift: sel.index,
-                });
-            }
-        });
+    fn scan(&self, matcher: &Matcher, chunk: &[u64], first: usize, top: &mut TopK, via_sink: bool) {
+        let ids = &self.ids[first..first + chunk.len() / self.row_words];
+        let mut sink = Scan { ids, first, top };
+        if via_sink {
+            matcher.select_rows_via_sink(chunk, self.row_words, |i, sel: Selector| {
+                if sel.found() {
+                    sink.offer(i, sel);
+                }
+            });
+        } else {
+            matcher.select_rows(chunk, self.row_words, &mut sink);
+        }
     }
 
     fn finish(&self, matcher: &Matcher, top: TopK) -> Vec<Candidate> {

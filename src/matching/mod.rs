@@ -71,33 +71,46 @@
 //!
 //! # Performance
 //!
-//! Reproduce with `cargo run --release --example matching_report` (all figures and ratios in one
-//! run, medians of 3–5 repetitions) or `cargo bench --bench matching` (criterion; comparisons/s as
-//! "elements"/s). Figures below: 2-vCPU AMD EPYC (Zen 4, AVX-512 VPOPCNTDQ), backend `avx512`,
-//! default geometry 32×32×3 with a 25-shift window, random templates with ~7/8 valid cells,
-//! 2026-12-04, six runs of the report. The machine was shared with other builds (load average
-//! 4.9–7 on 2 vCPUs), so throughput is given **per CPU-second** (process CPU time: it excludes time
-//! the threads were descheduled, but not contention from the SMT sibling), as the range over the
-//! runs; wall-clock figures were up to 2× worse. Re-measure on a quiet machine.
+//! Reproduce with `cargo run --release --example matching_report` (every figure below in one run,
+//! about 20 s: the variants compared run interleaved, best of several repetitions; single-thread
+//! rates per CPU-second of the thread; `-- bursts` times the 1:1 kernel over short bursts) or
+//! `cargo bench --bench matching` (criterion; comparisons/s as "elements"/s). Figures below:
+//! 2-vCPU AMD EPYC (Zen 4 at ~3.7 GHz, AVX-512 VPOPCNTDQ), backend `avx512`, default geometry
+//! 32×32×3 with a 25-shift window, random templates with ~7/8 valid cells, 2026-12-04, measured
+//! while other builds shared the two vCPUs (load average 5.8): wall-clock figures of that run
+//! are unreliable, so throughput is given per CPU-second and as ratios measured side by side in
+//! the same process ("previous": the per-shift sink path, kept as `compare_words_via_sink` /
+//! `search_in_via_sink`). Re-measure on a quiet machine.
 //!
 //! | measurement | figure |
 //! |---|---|
-//! | 1:1, one thread, `avx512` | 4.3–5.6 M comparisons/s |
-//! | 1:1 `avx2` / `scalar` / scalar code compiled for AVX-512 | 1.9–2.0 / 0.70–0.72 / 0.67–0.72 M/s |
-//! | dispatched ÷ scalar reference (same run) | 6.1–7.8× |
-//! | 1:N top-10, N = 10⁴ … 10⁶ | 3.6–5.9 M/s per CPU-second (42–68 % of the 8.6 M/s/core ceiling) |
-//! | 1:10⁶ on 2 threads | 170–271 ms CPU ⇒ 85–135 ms if each thread had its own core; best wall 183 ms |
-//! | unshifted masked scan ÷ simsimd unmasked Hamming, same 512 MB | median ≈ 88 % (range 53–102 %, 1 or 2 threads) |
-//! | other geometries, 1:1 `avx512` | 16×16×3: 3.8–4.2 M/s (`avx2` is as fast) · 32×32×6: 2.6–4.2 M/s · 64×64×3: 0.8–1.2 M/s |
+//! | 1:1, one thread, `avx512` | 6.9 M comparisons/s per CPU-second (81 % of the 8.6 M/s/core ceiling); 6.7–7.2 M/s over bursts of 64; previous path 5.6–5.9 M/s in the same runs (1.21×) |
+//! | 1:1 `avx2` / `scalar` / scalar code compiled for AVX-512 | 2.07 / 0.74 / 0.74 M/s |
+//! | dispatched ÷ scalar reference (same run) | 9.4× |
+//! | 1:N top-10, N = 10⁴ … 10⁶, per thread | 8.1–8.3 M/s per CPU-second (94–97 % of the ceiling); 1.35–1.5× the previous scan |
+//! | 1:10⁶ on 2 threads | 121 ms of CPU in all ⇒ ≈ 60 ms wall when each thread has its core (176 ms wall measured at load 5.8) |
+//! | unshifted masked scan ÷ simsimd unmasked Hamming, same 512 MB | 104 % (1 thread) and 101 % (2 threads) by CPU time; previous scan 82–85 % |
+//! | other geometries, 1:1 `avx512` | 16×16×3: 4.4 M/s (`avx2` 4.5) · 32×32×6: 4.2 M/s · 64×64×3: 1.2 M/s |
 //!
-//! The kernel for the default geometry keeps the reference in eight registers for all 25 shifts;
-//! per shift it issues 2 `vpandq`, 6 `vpternlogq`, 8 `vpopcntq` and 8 adds, and two shifts share
-//! one horizontal reduction. The best-shift selection is branch-free (two independent running
-//! minima): a branchy version looked faster on a small, repeatedly scanned gallery only because
-//! the branch predictor learnt its outcomes.
+//! How: for the default geometry (and 8 or 16 words per plane with 1–8 planes) the reference
+//! stays in registers for every shift (the default 25-shift window fully unrolled); per shift 2 `vpandq`, 6 `vpternlogq` and 8 `vpopcntq`
+//! leave `differing + overlap · 2³²` in the eight 64-bit lanes of one register, and eight shifts
+//! are summed at once by a transposing reduction (21 instructions, no per-shift horizontal sum).
+//! The best shift is then picked in vector registers: exact quotients as `f64` (the order of
+//! fractions with at most 2²⁰ cells survives the rounding), one minimum, and the tie-break only
+//! when two shifts share the minimum. A gallery scan does not even pick the best shift for most
+//! references: it first tests, by exact cross-multiplication in the lanes, whether any shift could
+//! reach the current k-th best, which only a few references per million can. The single-shift
+//! scan keeps the probe in registers and compares eight references per reduction. Tried and
+//! dropped, because measured slower: a carry-save adder over three planes (fewer `vpopcntq`,
+//! more `vpternlogq`: −5 %), software prefetch in the single-shift scan (−20 % and worse; it is
+//! within noise in the shifted scan and kept at two rows), and the eight-shift kernel for six
+//! planes in 1:1 comparisons (−8 %: the reference then takes 14 of the 32 registers).
 
 mod aligned;
 mod backend;
+#[doc(hidden)]
+pub mod bench_support;
 mod config;
 mod gallery;
 pub(crate) mod kernels;

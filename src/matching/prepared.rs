@@ -1,7 +1,7 @@
 //! The prepared probe.
 
 use super::aligned::{AlignedWords, round_up_to_line};
-use super::kernels::{self, Layout, ShiftSink};
+use super::kernels::{self, Layout, RowSink, ShiftSink};
 use super::{Backend, Comparison, ComparisonOutcome, Kind, MatchConfig, MatchingError, Shift};
 use crate::error::{ConfigError, ConfigIssue, LimitError};
 use crate::template::{Algorithm, Geometry, Modality, PalmTemplate};
@@ -53,6 +53,8 @@ pub(crate) struct Selector {
     pub(crate) index: u32,
     /// The odd-index lane (merged into the fields above by `finish`).
     odd: (u32, u32, u32),
+    /// The largest overlap of any shift; only meaningful when nothing qualified (vectorised
+    /// kernels fill in the winner's overlap otherwise).
     pub(crate) max_overlap: u32,
     pub(crate) required: u32,
 }
@@ -95,6 +97,32 @@ impl Selector {
         self.den = pick(take, d, self.den);
         self.index = pick(take, i, self.index);
         self.odd = (1, 0, u32::MAX);
+    }
+
+    /// The selection of a vectorised kernel that already picked shift `index` (`den ≥ required`).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[inline(always)]
+    pub(crate) fn chosen(num: u32, den: u32, index: u32, required: u32) -> Self {
+        debug_assert!(den >= required && den != 0);
+        Self {
+            num,
+            den,
+            index,
+            odd: (1, 0, u32::MAX),
+            max_overlap: den,
+            required,
+        }
+    }
+
+    /// The selection when no shift had the required overlap; `max_overlap` is the largest overlap
+    /// of any shift.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[inline(always)]
+    pub(crate) fn none(max_overlap: u32, required: u32) -> Self {
+        Self {
+            max_overlap,
+            ..Self::new(required)
+        }
     }
 
     /// Whether some shift had the required overlap.
@@ -312,6 +340,21 @@ impl Matcher {
     /// The best shift's raw selection (lengths must match the layout; asserted).
     #[inline]
     pub(crate) fn select(&self, code: &[u64], mask: &[u64]) -> Selector {
+        kernels::best(
+            self.backend,
+            &self.layout,
+            self.variants.words(),
+            code,
+            mask,
+            self.required_overlap,
+        )
+    }
+
+    /// The selection through the per-shift [`ShiftSink`] interface (every shift's counts reduced
+    /// horizontally and offered to the scalar [`Selector`]): the path before the best-shift
+    /// kernels, kept as a benchmark baseline and test oracle.
+    #[inline]
+    fn select_via_sink(&self, code: &[u64], mask: &[u64]) -> Selector {
         let mut sel = Selector::new(self.required_overlap);
         kernels::run(
             self.backend,
@@ -325,10 +368,24 @@ impl Matcher {
         sel
     }
 
-    /// [`Matcher::select`] for every row of a gallery chunk (rows of `row_words` words: code,
-    /// mask, padding), calling `done(row_index, selection)`.
+    /// Scans a gallery chunk (rows of `row_words` words: code, mask, padding), offering to
+    /// `sink` the rows that have a qualifying shift and may reach its bound.
     #[inline]
-    pub(crate) fn select_rows(
+    pub(crate) fn select_rows(&self, rows: &[u64], row_words: usize, sink: &mut impl RowSink) {
+        kernels::rows_best(
+            self.backend,
+            &self.layout,
+            self.variants.words(),
+            rows,
+            row_words,
+            self.required_overlap,
+            sink,
+        );
+    }
+
+    /// [`Matcher::select_rows`] through the per-shift sink path (benchmark baseline).
+    #[inline]
+    pub(crate) fn select_rows_via_sink(
         &self,
         rows: &[u64],
         row_words: usize,
@@ -347,6 +404,14 @@ impl Matcher {
                 done(i, sel)
             },
         );
+    }
+
+    /// Benchmark baseline, not API: [`Matcher::compare_words`] through the per-shift sink path
+    /// (the kernels before the best-shift kernels). No length checks beyond the kernel's
+    /// assertions. Same results as `compare_words`.
+    #[doc(hidden)]
+    pub fn compare_words_via_sink(&self, code: &[u64], mask: &[u64]) -> ComparisonOutcome {
+        self.outcome(&self.select_via_sink(code, mask))
     }
 
     /// Benchmark baseline, not API: [`Matcher::compare_words`] with the scalar reference kernel

@@ -12,7 +12,8 @@
 
 use std::arch::x86_64::*;
 
-use super::{Layout, ShiftSink};
+use super::super::prepared::Selector;
+use super::{Layout, RowSink, ShiftSink};
 
 /// `(a ⊕ b) ∧ c` as a `vpternlogq` truth table (`a = 0xF0, b = 0xCC, c = 0xAA`).
 const XOR_AND: i32 = 0x28;
@@ -215,5 +216,579 @@ unsafe fn general<S: ShiftSink>(
         }
         let (n, d) = finish(num, den);
         sink.offer(s, n, d);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Best-shift kernels: the per-shift counts stay in vector lanes and the best shift is picked with
+// vector instructions, so a comparison does no per-shift horizontal sum and no per-shift scalar
+// work. Gallery scans first test whether any shift could enter the top-k at all (a few integer
+// vector instructions) and skip the selection for the references that cannot.
+// ---------------------------------------------------------------------------------------------
+
+/// Most groups of eight shifts: `⌈17² / 8⌉` for the largest window (±8 × ±8).
+pub(crate) const MAX_GROUPS: usize = 37;
+
+/// `(a ∧ b) ∨ c` as a `vpternlogq` truth table.
+const AND_OR: i32 = 0xEA;
+
+/// `2⁵²` as `f64`, and its bit pattern: `bits(2⁵² + x) = bits(2⁵²) | x` for `x < 2⁵²`.
+const TWO_52: f64 = 4_503_599_627_370_496.0;
+const TWO_52_BITS: i64 = 0x4330_0000_0000_0000;
+
+/// `num + den · 2³²` per lane for one (probe variant, reference) pair: `code(p, c)` and
+/// `mask(c)` load chunk `c` of plane `p` and of the mask of one side, `rcode` / `rmask` hold the
+/// other side. (A carry-save adder over three planes, trading three `vpopcntq` for two plus two
+/// `vpternlogq`, measured 5 % slower on Zen 4 and was dropped.)
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+fn packed<const P: usize, const C: usize>(
+    code: impl Fn(usize, usize) -> __m512i,
+    mask: impl Fn(usize) -> __m512i,
+    rcode: &[[__m512i; C]; P],
+    rmask: &[__m512i; C],
+) -> __m512i {
+    let mut num = _mm512_setzero_si512();
+    let mut den = _mm512_setzero_si512();
+    for c in 0..C {
+        let m = _mm512_and_si512(mask(c), rmask[c]);
+        den = _mm512_add_epi64(den, _mm512_popcnt_epi64(m));
+        for p in 0..P {
+            let x = _mm512_ternarylogic_epi64::<XOR_AND>(code(p, c), rcode[p][c], m);
+            num = _mm512_add_epi64(num, _mm512_popcnt_epi64(x));
+        }
+    }
+    _mm512_add_epi64(num, _mm512_slli_epi64::<32>(den))
+}
+
+/// Lane `j` of the result is the sum of the eight lanes of `v[j]` (a transposing reduction:
+/// 21 instructions for eight vectors instead of eight horizontal sums).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn hsum8(v: [__m512i; 8]) -> __m512i {
+    // [a0+a1, b0+b1, a2+a3, b2+b3, …]: 128-bit groups (a01, b01), (a23, b23), (a45, b45), (a67, b67).
+    macro_rules! pair {
+        ($a:expr, $b:expr) => {
+            _mm512_add_epi64(_mm512_unpacklo_epi64($a, $b), _mm512_unpackhi_epi64($a, $b))
+        };
+    }
+    // Groups 0 + 1 and 2 + 3 of `x`, then of `y`.
+    macro_rules! quad {
+        ($x:expr, $y:expr) => {
+            _mm512_add_epi64(
+                _mm512_shuffle_i64x2::<0b10_00_10_00>($x, $y),
+                _mm512_shuffle_i64x2::<0b11_01_11_01>($x, $y),
+            )
+        };
+    }
+    let ab = pair!(v[0], v[1]);
+    let cd = pair!(v[2], v[3]);
+    let ef = pair!(v[4], v[5]);
+    let gh = pair!(v[6], v[7]);
+    // (a0123, b0123), (a4567, b4567), (c0123, d0123), (c4567, d4567)
+    let abcd = quad!(ab, cd);
+    let efgh = quad!(ef, gh);
+    quad!(abcd, efgh)
+}
+
+/// Exact `num / den` per lane as `f64` where `den ≥ required`, `+∞` elsewhere. `t` holds
+/// `num + den · 2³²` per lane.
+///
+/// The quotients order exactly like the fractions: `num, den < 2³²` convert exactly; a correctly
+/// rounded quotient maps equal fractions to equal values, and two different fractions with
+/// denominators `≤ 2²⁰` (every geometry has at most 2²⁰ cells) and values `≤ 16` (planes) differ
+/// by at least `2⁻⁴⁰`, far more than the rounding error (`≤ 2⁻⁴⁹`), so they stay in order.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn keys(t: __m512i, required: __m512i) -> (__m512d, __mmask8) {
+    let magic = _mm512_set1_epi64(TWO_52_BITS);
+    let two_52 = _mm512_set1_pd(TWO_52);
+    let low = _mm512_set1_epi64(0xFFFF_FFFF);
+    let den = _mm512_srli_epi64::<32>(t);
+    let ok = _mm512_cmpge_epu64_mask(den, required);
+    let num_f = _mm512_sub_pd(
+        _mm512_castsi512_pd(_mm512_ternarylogic_epi64::<AND_OR>(t, low, magic)),
+        two_52,
+    );
+    let den_f = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(den, magic)), two_52);
+    let key = _mm512_mask_div_pd(_mm512_set1_pd(f64::INFINITY), ok, num_f, den_f);
+    (key, ok)
+}
+
+/// The lanes of `t` (`num + den · 2³²`) with `den ≥ required` and `num / den ≤ bn / bd`, by
+/// exact cross-multiplication (`num · bd ≤ bn · den`; `(bn, bd) = (1, 0)` admits every lane with
+/// enough overlap).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn within(t: __m512i, required: __m512i, bn: __m512i, bd: __m512i) -> __mmask8 {
+    let den = _mm512_srli_epi64::<32>(t);
+    let ok = _mm512_cmpge_epu64_mask(den, required);
+    // `vpmuludq` multiplies the low 32 bits of each lane: `num` is the low half of `t`.
+    let lhs = _mm512_mul_epu32(t, bd);
+    let rhs = _mm512_mul_epu32(den, bn);
+    _mm512_mask_cmple_epu64_mask(ok, lhs, rhs)
+}
+
+/// Picks the best shift from the per-group totals (lane `j` of `t[g]` is `num + den · 2³²` of
+/// shift `8g + j`, zero past the last shift), with the tie-break of `Selector`: smaller fraction,
+/// then larger overlap, then smaller index. The rare cases (no shift qualifies; several shifts
+/// share the best fraction) are out of line, so that this stays small enough to inline.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn select<const G: usize>(t: &[__m512i; G], groups: usize, required: u32) -> Selector {
+    let req = _mm512_set1_epi64(i64::from(required));
+    let mut lowest = _mm512_set1_pd(f64::INFINITY);
+    let mut k = [lowest; G];
+    for g in 0..groups {
+        k[g] = keys(t[g], req).0;
+        lowest = _mm512_min_pd(lowest, k[g]);
+    }
+    let best = _mm512_reduce_min_pd(lowest);
+    if best == f64::INFINITY {
+        return select_none(&t[..groups], required);
+    }
+    let bestv = _mm512_set1_pd(best);
+    // The first lane holding the minimum, and whether another one holds it too (`+∞` lanes
+    // never equal the finite minimum).
+    let (mut first, mut several) = (None, false);
+    for g in 0..groups {
+        let eq = _mm512_cmpeq_pd_mask(k[g], bestv);
+        several |= (eq & eq.wrapping_sub(1)) != 0 || (eq != 0 && first.is_some());
+        if first.is_none() && eq != 0 {
+            first = Some((g, eq.trailing_zeros()));
+        }
+    }
+    let (g, j) = first.unwrap_or((0, 0));
+    if several {
+        return select_tie(&t[..groups], &k[..groups], bestv, required);
+    }
+    let w = lane(t[g], j);
+    Selector::chosen(w as u32, (w >> 32) as u32, 8 * g as u32 + j, required)
+}
+
+/// Lane `j` of `v`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn lane(v: __m512i, j: u32) -> u64 {
+    _mm_cvtsi128_si64(_mm512_castsi512_si128(_mm512_permutexvar_epi64(
+        _mm512_set1_epi64(i64::from(j)),
+        v,
+    ))) as u64
+}
+
+/// [`select`] when no shift has the required overlap: the largest overlap of any shift.
+#[target_feature(enable = "avx512f")]
+#[cold]
+#[inline(never)]
+fn select_none(t: &[__m512i], required: u32) -> Selector {
+    let mut most = _mm512_setzero_si512();
+    for &tg in t {
+        most = _mm512_max_epu64(most, _mm512_srli_epi64::<32>(tg));
+    }
+    Selector::none(_mm512_reduce_max_epu64(most) as u32, required)
+}
+
+/// [`select`] when several shifts share the best fraction `bestv`: the larger overlap wins, then
+/// the smaller index (the first seen).
+#[target_feature(enable = "avx512f")]
+#[cold]
+#[inline(never)]
+fn select_tie(t: &[__m512i], k: &[__m512d], bestv: __m512d, required: u32) -> Selector {
+    let mut chosen: Option<(u32, u32, u32)> = None;
+    for (g, (&tg, &kg)) in t.iter().zip(k).enumerate() {
+        let mut bits = _mm512_cmpeq_pd_mask(kg, bestv);
+        while bits != 0 {
+            let j = bits.trailing_zeros();
+            bits &= bits - 1;
+            let w = lane(tg, j);
+            let (n, d, i) = (w as u32, (w >> 32) as u32, 8 * g as u32 + j);
+            if chosen.is_none_or(|(_, den, _)| d > den) {
+                chosen = Some((n, d, i));
+            }
+        }
+    }
+    let (num, den, index) = chosen.expect("the minimum is some lane's key");
+    Selector::chosen(num, den, index, required)
+}
+
+/// The reference (code planes, then mask) in registers.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn load_reference<const P: usize, const C: usize>(
+    code: &[u64],
+    mask: &[u64],
+) -> ([[__m512i; C]; P], [__m512i; C]) {
+    assert!(code.len() >= P * 8 * C && mask.len() >= 8 * C);
+    let mut rcode = [[_mm512_setzero_si512(); C]; P];
+    let mut rmask = [_mm512_setzero_si512(); C];
+    for c in 0..C {
+        // SAFETY: `mask` has at least `8 · C` words (asserted); unaligned load.
+        rmask[c] = unsafe { _mm512_loadu_si512(mask.as_ptr().add(8 * c).cast()) };
+        for p in 0..P {
+            // SAFETY: `code` has at least `P · 8C` words (asserted).
+            rcode[p][c] =
+                unsafe { _mm512_loadu_si512(code.as_ptr().add(p * 8 * C + 8 * c).cast()) };
+        }
+    }
+    (rcode, rmask)
+}
+
+/// The per-group totals of every shift (lane `j` of group `g`: `num + den · 2³²` of shift
+/// `8g + j`, zero past the last shift) for a geometry with exactly `8 · C` words per plane and
+/// `P` planes, the reference in registers for all shifts. `G` is the number of groups of eight
+/// shifts when it is at most 4 (then `⌈shifts / 8⌉ == G`), else an upper bound ([`MAX_GROUPS`]).
+/// Returns the totals and the number of groups.
+///
+/// # Safety
+/// As [`scores`], and `layout.planes == P`, `layout.words == layout.padded == 8 · C`,
+/// `⌈shifts / 8⌉ ≤ G`.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+unsafe fn totals<const P: usize, const C: usize, const G: usize>(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+) -> ([__m512i; G], usize) {
+    debug_assert!(layout.planes == P && layout.words == 8 * C && layout.padded == 8 * C);
+    let groups = if G <= 4 { G } else { layout.shifts.div_ceil(8) };
+    debug_assert_eq!(groups, layout.shifts.div_ceil(8));
+    assert!(groups <= G && variants.len() >= layout.shifts * layout.stride);
+    let (rcode, rmask) = load_reference::<P, C>(code, mask);
+    let stride = layout.stride;
+    let base = variants.as_ptr();
+    // `num + den · 2³²` of shift `s`, per lane.
+    // SAFETY (the loads): shift `s < shifts`, so its block of `stride` words lies inside
+    // `variants` (asserted above) and is 64-byte aligned (blocks start at multiples of 8 words in
+    // a 64-byte aligned buffer); the mask chunks and the code chunks are inside the block.
+    macro_rules! packed {
+        ($s:expr) => {{
+            let v = base.wrapping_add($s * stride);
+            packed::<P, C>(
+                |p, c| unsafe { _mm512_load_si512(v.add(p * 8 * C + 8 * c).cast()) },
+                |c| unsafe { _mm512_load_si512(v.add(P * 8 * C + 8 * c).cast()) },
+                &rcode,
+                &rmask,
+            )
+        }};
+    }
+    let zero = _mm512_setzero_si512();
+    let mut t = [zero; G];
+    macro_rules! group {
+        ($s:expr) => {
+            hsum8([
+                packed!($s),
+                packed!($s + 1),
+                packed!($s + 2),
+                packed!($s + 3),
+                packed!($s + 4),
+                packed!($s + 5),
+                packed!($s + 6),
+                packed!($s + 7),
+            ])
+        };
+    }
+    if G == 4 && layout.shifts == 25 {
+        // The default ±2 × ±2 window, unrolled: three full groups and one shift.
+        t[0] = group!(0);
+        t[1] = group!(8);
+        t[2] = group!(16);
+        t[3] = _mm512_maskz_set1_epi64(1, _mm512_reduce_add_epi64(packed!(24)));
+        return (t, 4);
+    }
+    for g in 0..groups {
+        let s = 8 * g;
+        let n = (layout.shifts - s).min(8);
+        t[g] = if n == 8 {
+            hsum8([
+                packed!(s),
+                packed!(s + 1),
+                packed!(s + 2),
+                packed!(s + 3),
+                packed!(s + 4),
+                packed!(s + 5),
+                packed!(s + 6),
+                packed!(s + 7),
+            ])
+        } else if n == 1 {
+            let total = _mm512_reduce_add_epi64(packed!(s));
+            _mm512_maskz_set1_epi64(1, total)
+        } else {
+            let mut v = [zero; 8];
+            for (j, vj) in v.iter_mut().enumerate().take(n) {
+                *vj = packed!(s + j);
+            }
+            hsum8(v)
+        };
+    }
+    (t, groups)
+}
+
+/// Whether the best-shift kernels cover this layout: 8 or 16 words per plane (512 or 1 024
+/// cells, at most 2¹³ differing bits: the counts fit the lanes) with the common plane counts.
+pub(crate) fn has_best(layout: &Layout) -> bool {
+    layout.padded == layout.words
+        && matches!(
+            (layout.planes, layout.words),
+            (3, 16) | (6, 16) | (1, 16) | (2, 16) | (4, 16) | (3, 8) | (6, 8) | (8, 8)
+        )
+        && layout.shifts.div_ceil(8) <= MAX_GROUPS
+}
+
+/// Calls `$go!(P, C)` for the layout's plane count and chunks per plane (one of [`has_best`]'s).
+macro_rules! dispatch {
+    ($layout:expr, $go:ident) => {
+        match ($layout.planes, $layout.words) {
+            (3, 16) => $go!(3, 2),
+            (6, 16) => $go!(6, 2),
+            (1, 16) => $go!(1, 2),
+            (2, 16) => $go!(2, 2),
+            (4, 16) => $go!(4, 2),
+            (3, 8) => $go!(3, 1),
+            (6, 8) => $go!(6, 1),
+            _ => $go!(8, 1),
+        }
+    };
+}
+
+/// The best shift, dispatched on the geometry; `None` when [`has_best`] is false.
+///
+/// # Safety
+/// As [`scores`].
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+pub(crate) unsafe fn best(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Option<Selector> {
+    // Six planes: the reference takes 14 registers, and the eight shifts of a group no longer
+    // fit beside it; the per-shift kernel (`scores`, two shifts per reduction) measured 8 % faster
+    // for a single comparison. (Gallery scans still use `totals`: there the selection is skipped
+    // for most references.)
+    if !has_best(layout) || layout.planes == 6 {
+        return None;
+    }
+    if layout.shifts.div_ceil(8) == 4 && (layout.planes, layout.words) == (3, 16) {
+        // The default geometry and window, inline. SAFETY: same contract as this function;
+        // geometry and group count just checked.
+        let (t, n) = unsafe { totals::<3, 2, 4>(layout, variants, code, mask) };
+        return Some(select(&t, n, required));
+    }
+    // SAFETY: same contract as this function.
+    Some(unsafe { best_other(layout, variants, code, mask, required) })
+}
+
+/// [`best`] for the other geometries and windows (out of line, so that the common case stays
+/// small enough to inline).
+///
+/// # Safety
+/// As [`best`], and [`has_best`] holds.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline(never)]
+unsafe fn best_other(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Selector {
+    if layout.shifts.div_ceil(8) != 4 {
+        // SAFETY: same contract as this function.
+        return unsafe { best_wide(layout, variants, code, mask, required) };
+    }
+    macro_rules! go {
+        ($p:literal, $c:literal) => {{
+            // SAFETY: same contract as this function; geometry matched by `dispatch!`, and
+            // `⌈shifts / 8⌉ == 4`.
+            let (t, n) = unsafe { totals::<$p, $c, 4>(layout, variants, code, mask) };
+            select(&t, n, required)
+        }};
+    }
+    dispatch!(layout, go)
+}
+
+/// [`best`] for windows with other than 25–32 shifts (out of line, so that the common case
+/// stays small).
+///
+/// # Safety
+/// As [`best`], and [`has_best`] holds.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline(never)]
+unsafe fn best_wide(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Selector {
+    macro_rules! go {
+        ($p:literal, $c:literal) => {{
+            // SAFETY: same contract as this function; geometry matched by `dispatch!`.
+            let (t, n) = unsafe { totals::<$p, $c, MAX_GROUPS>(layout, variants, code, mask) };
+            select(&t, n, required)
+        }};
+    }
+    dispatch!(layout, go)
+}
+
+/// Hints the lines of `bytes` bytes from `p` into the caches. Never faults (a prefetch of an
+/// address outside the process is ignored), so `p` may point past the data.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn prefetch(p: *const u64, bytes: usize) {
+    for line in (0..bytes).step_by(64) {
+        // `prefetcht0` only hints the cache hierarchy and cannot fault, whatever the address
+        // (a safe intrinsic); `wrapping_byte_add` keeps the pointer arithmetic defined.
+        _mm_prefetch::<_MM_HINT_T0>(p.wrapping_byte_add(line).cast());
+    }
+}
+
+/// Scans every row of `rows` (see [`super::rows_best`]): rows whose best shift could reach
+/// `sink.bound()` get their best shift picked and offered; rows `ahead` rows in advance are
+/// prefetched. A single-shift window compares eight rows at a time with the probe in registers
+/// ([`rows_unshifted`]). Returns `false` (and does nothing) when [`has_best`] is false.
+///
+/// # Safety
+/// AVX-512F + VPOPCNTDQ; `variants ≥ shifts · stride`; `rows` a whole number of rows of
+/// `row_words ≥ (planes + 1) · words` words (code planes, then mask).
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+pub(crate) unsafe fn rows_best(
+    layout: &Layout,
+    variants: &[u64],
+    rows: &[u64],
+    row_words: usize,
+    required: u32,
+    ahead: (usize, usize),
+    sink: &mut impl RowSink,
+) -> bool {
+    if !has_best(layout) {
+        return false;
+    }
+    let (cw, w) = (layout.planes * layout.words, layout.words);
+    let row_bytes = row_words * 8;
+    let req = _mm512_set1_epi64(i64::from(required));
+    macro_rules! shifted {
+        ($p:literal, $c:literal, $g:expr) => {{
+            let ahead = ahead.0 * row_bytes;
+            for (i, row) in rows.chunks_exact(row_words).enumerate() {
+                prefetch(row.as_ptr().wrapping_byte_add(ahead), row_bytes);
+                // SAFETY: same contract as this function; `row` holds `cw` code words then `w`
+                // mask words; the geometry was matched by `dispatch!`.
+                let (t, n) =
+                    unsafe { totals::<$p, $c, $g>(layout, variants, &row[..cw], &row[cw..cw + w]) };
+                let (bn, bd) = sink.bound();
+                let (bn, bd) = (
+                    _mm512_set1_epi64(i64::from(bn)),
+                    _mm512_set1_epi64(i64::from(bd)),
+                );
+                let mut any = 0;
+                for &tg in &t[..n] {
+                    any |= within(tg, req, bn, bd);
+                }
+                if any != 0 {
+                    sink.offer(i, select(&t, n, required));
+                }
+            }
+        }};
+    }
+    macro_rules! go {
+        ($p:literal, $c:literal) => {{
+            if layout.shifts == 1 {
+                // SAFETY: same contract as this function, geometry matched.
+                unsafe {
+                    rows_unshifted::<$p, $c>(variants, rows, row_words, required, ahead.1, sink)
+                }
+            } else if layout.shifts.div_ceil(8) == 4 {
+                shifted!($p, $c, 4)
+            } else {
+                shifted!($p, $c, MAX_GROUPS)
+            }
+        }};
+    }
+    dispatch!(layout, go);
+    true
+}
+
+/// The single-shift scan: the probe's shift-(0, 0) variant in registers, eight reference rows
+/// per group, their counts reduced together by [`hsum8`] and tested against the sink's bound
+/// together; rows `ahead` rows in advance are prefetched.
+///
+/// # Safety
+/// As [`rows_best`], with `layout.planes == P`, `layout.words == 8 · C` and one shift.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+unsafe fn rows_unshifted<const P: usize, const C: usize>(
+    variants: &[u64],
+    rows: &[u64],
+    row_words: usize,
+    required: u32,
+    ahead: usize,
+    sink: &mut impl RowSink,
+) {
+    assert!(row_words >= (P + 1) * 8 * C);
+    let (vcode, vmask) = load_reference::<P, C>(variants, &variants[P * 8 * C..]);
+    let n = rows.len() / row_words;
+    let base = rows.as_ptr();
+    let row_bytes = row_words * 8;
+    let req = _mm512_set1_epi64(i64::from(required));
+    // SAFETY (the loads): row `i < n` lies inside `rows`; its code planes and mask are its
+    // first `(P + 1) · 8C ≤ row_words` words (asserted). Unaligned loads.
+    macro_rules! packed {
+        ($i:expr) => {{
+            let r = base.wrapping_add($i * row_words);
+            packed::<P, C>(
+                |p, c| unsafe { _mm512_loadu_si512(r.add(p * 8 * C + 8 * c).cast()) },
+                |c| unsafe { _mm512_loadu_si512(r.add(P * 8 * C + 8 * c).cast()) },
+                &vcode,
+                &vmask,
+            )
+        }};
+    }
+    let mut i = 0;
+    while i < n {
+        let t = if i + 8 <= n {
+            prefetch(
+                base.wrapping_byte_add((i + ahead) * row_bytes),
+                8 * row_bytes,
+            );
+            hsum8([
+                packed!(i),
+                packed!(i + 1),
+                packed!(i + 2),
+                packed!(i + 3),
+                packed!(i + 4),
+                packed!(i + 5),
+                packed!(i + 6),
+                packed!(i + 7),
+            ])
+        } else {
+            let mut v = [_mm512_setzero_si512(); 8];
+            for (j, vj) in v.iter_mut().enumerate().take(n - i) {
+                *vj = packed!(i + j);
+            }
+            hsum8(v)
+        };
+        let (bn, bd) = sink.bound();
+        let mut hits = within(
+            t,
+            req,
+            _mm512_set1_epi64(i64::from(bn)),
+            _mm512_set1_epi64(i64::from(bd)),
+        );
+        if hits != 0 {
+            let mut words = [0u64; 8];
+            // SAFETY: `words` is 64 bytes; unaligned store.
+            unsafe { _mm512_storeu_si512(words.as_mut_ptr().cast(), t) };
+            while hits != 0 {
+                let j = hits.trailing_zeros() as usize;
+                hits &= hits - 1;
+                let (num, den) = (words[j] as u32, (words[j] >> 32) as u32);
+                sink.offer(i + j, Selector::chosen(num, den, 0, required));
+            }
+        }
+        i += 8;
     }
 }

@@ -27,8 +27,19 @@ pub(crate) mod avx512;
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon;
 
+use std::sync::atomic::AtomicUsize;
+
 use super::Backend;
 use super::aligned::Line;
+use super::prepared::Selector;
+
+/// How many rows ahead the AVX-512 gallery scans prefetch: `[shifted window, single shift]`
+/// (0 = none). Measured on Zen 4 (`matching_report -- prefetch=A,B`): for the shifted scan two rows
+/// ahead is within noise of none (the hardware prefetcher keeps up with ~4 GB/s); for the
+/// single-shift scan, which streams at memory bandwidth, any software prefetch was slower (16
+/// rows: −20 %, 64 rows: −40 %), so it is off. Adjustable for experiments through
+/// `bench_support`.
+pub(crate) static PREFETCH_ROWS: [AtomicUsize; 2] = [AtomicUsize::new(2), AtomicUsize::new(0)];
 
 /// Geometry of the prepared probe variants and of the reference the kernels read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +103,95 @@ pub(crate) fn run<S: ShiftSink>(
         }
         #[allow(unreachable_patterns)]
         _ => unreachable!("backend {backend:?} is not compiled for this architecture"),
+    }
+}
+
+/// Receives the rows of a gallery scan that may enter a top-k.
+pub(crate) trait RowSink {
+    /// The worst distance still admitted, as a fraction `(num, den)` of differing bits over
+    /// overlap cells: rows whose best qualifying shift is strictly worse may be skipped. `(1, 0)`
+    /// (an infinite distance) admits every row with enough overlap.
+    fn bound(&self) -> (u32, u32);
+    /// The best shift of row `row` (of the scanned slice); only rows where some shift had the
+    /// required overlap are offered.
+    fn offer(&mut self, row: usize, sel: Selector);
+}
+
+/// The best shift of `code`/`mask` against the prepared `variants` (what [`run`] with a fresh
+/// [`Selector`] and [`Selector::finish`] gives, bit for bit), with the backend's best-shift kernel
+/// where it has one (AVX-512 for the common geometries: counts kept in vector lanes, best shift
+/// picked with vector instructions). Same contract as [`run`].
+#[inline]
+pub(crate) fn best(
+    backend: Backend,
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Selector {
+    assert!(variants.len() >= layout.shifts * layout.stride);
+    assert_eq!(code.len(), layout.planes * layout.words);
+    assert_eq!(mask.len(), layout.words);
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::Avx512 {
+        debug_assert!(Backend::Avx512.is_available());
+        // SAFETY: AVX-512F + VPOPCNTDQ were detected at run time before this backend value could
+        // be stored in a matcher; the slice lengths were asserted above.
+        if let Some(sel) = unsafe { avx512::best(layout, variants, code, mask, required) } {
+            return sel;
+        }
+    }
+    let mut sel = Selector::new(required);
+    run(backend, layout, variants, code, mask, &mut sel);
+    sel.finish();
+    sel
+}
+
+/// Scans every row of `rows` (rows of `row_words` words: `code` then `mask` in the template
+/// layout, then padding), offering to `sink` each row whose best shift has the required overlap
+/// (AVX-512 skips rows that cannot reach [`RowSink::bound`]), in row order. With the AVX-512
+/// backend and a common geometry: the geometry dispatched once, rows prefetched ahead
+/// ([`PREFETCH_ROWS`]), and a single-shift window compares eight rows at a time.
+#[inline]
+pub(crate) fn rows_best(
+    backend: Backend,
+    layout: &Layout,
+    variants: &[u64],
+    rows: &[u64],
+    row_words: usize,
+    required: u32,
+    sink: &mut impl RowSink,
+) {
+    let (cw, w) = (layout.planes * layout.words, layout.words);
+    assert!(variants.len() >= layout.shifts * layout.stride);
+    assert!(row_words >= cw + w && rows.len().is_multiple_of(row_words));
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::Avx512 {
+        debug_assert!(Backend::Avx512.is_available());
+        let ahead = (
+            PREFETCH_ROWS[0].load(std::sync::atomic::Ordering::Relaxed),
+            PREFETCH_ROWS[1].load(std::sync::atomic::Ordering::Relaxed),
+        );
+        // SAFETY: AVX-512F + VPOPCNTDQ were detected at run time before this backend value could
+        // be stored in a matcher; the row geometry was asserted above.
+        if unsafe { avx512::rows_best(layout, variants, rows, row_words, required, ahead, sink) } {
+            return;
+        }
+    }
+    for (i, row) in rows.chunks_exact(row_words).enumerate() {
+        let sel = best(
+            backend,
+            layout,
+            variants,
+            &row[..cw],
+            &row[cw..cw + w],
+            required,
+        );
+        let (bn, bd) = sink.bound();
+        if sel.found() && u64::from(sel.num) * u64::from(bd) <= u64::from(bn) * u64::from(sel.den) {
+            sink.offer(i, sel);
+        }
     }
 }
 
