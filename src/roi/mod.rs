@@ -717,7 +717,7 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
     // Finger axes: from each finger's crossing of this circle to its crossing of a wider one.
     // The valley is the deepest point along the bisector of the two adjacent finger axes (the
     // definition `synth` uses); the gap's radial direction is only a first guess.
-    {
+    let axes = {
         // Chord midpoints of each finger on circles 0 … 0.8 R beyond this one, tracked from
         // circle to circle; the axis is their least-squares direction.
         let point = |run: &Run, rr: f32, mm: usize| {
@@ -796,7 +796,8 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
                 }
             }
         }
-    }
+        axes
+    };
 
     // Which end is the index? Three cues vote (positive = group[0] is the index):
     // the little finger is the shortest (only when both fingertips lie inside the frame),
@@ -816,14 +817,14 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
             t += 0.5;
         }
     };
-    let mut score = 0.0f32;
+    let mut cues = [0.0f32; 8];
     if let (Some(l0), Some(l3)) = (length(&group[0]), length(&group[3])) {
-        score += ((l0 - l3) / l0.max(l3).max(1.0) / 0.05).clamp(-1.5, 1.5);
+        cues[0] = ((l0 - l3) / l0.max(l3).max(1.0) / 0.05).clamp(-1.5, 1.5);
     }
     // The little finger is the narrowest.
     {
         let (w0, w3) = (group[0].len as f32, group[3].len as f32);
-        score += ((w0 - w3) / w0.max(w3).max(1.0) / 0.08).clamp(-1.0, 1.0);
+        cues[1] = ((w0 - w3) / w0.max(w3).max(1.0) / 0.08).clamp(-1.0, 1.0);
     }
     // The thumb–index crotch is deep: a much deeper valley next to one end marks the index.
     if nr > 4 {
@@ -832,11 +833,11 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
         let deep = |v: Option<Valley>| v.is_some_and(|v| v.2 < 0.75 * mean_depth);
         if (finger_like(&prev) || prev.len as f32 * arc < 1.2 * r) && deep(valley(&prev, &group[0]))
         {
-            score += 1.5;
+            cues[2] += 1.5;
         }
         if (finger_like(&next) || next.len as f32 * arc < 1.2 * r) && deep(valley(&group[3], &next))
         {
-            score -= 1.5;
+            cues[2] -= 1.5;
         }
     }
     if nr > 4 {
@@ -846,9 +847,9 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
         let gap_next = (next.start + m - (group[3].start + group[3].len)) % m;
         let thumbish = |run: &Run| (run.len as f32 * arc) < 1.2 * r;
         if thumbish(&prev) && (!thumbish(&next) || gap_prev < gap_next) {
-            score += 1.0;
+            cues[3] += 1.0;
         } else if thumbish(&next) && (!thumbish(&prev) || gap_next < gap_prev) {
-            score -= 1.0;
+            cues[3] -= 1.0;
         }
     }
     {
@@ -883,7 +884,7 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
             }
         }
         let tot = (area0 + area3).max(1) as f32;
-        score += ((area0 as f32 - area3 as f32) / tot / 0.05).clamp(-1.5, 1.5);
+        cues[4] = ((area0 as f32 - area3 as f32) / tot / 0.05).clamp(-1.5, 1.5);
     }
     // The thumb near its base: on smaller circles, a narrow crossing outside the finger group
     // and away from the wrist side lies next to the index.
@@ -913,9 +914,30 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
                 if near_wrist || back < 0.15 || fwd < 0.15 || norm(a - a0) < norm(a3 - a0) {
                     continue;
                 }
-                score += if back < fwd { 0.75 } else { -0.75 };
+                cues[5] += if back < fwd { 0.75 } else { -0.75 };
             }
         }
+    }
+    // Tilt: the little finger's base is nearer the wrist, so the ring–little valley lies lower
+    // along the mean finger direction than the index–middle valley.
+    {
+        let (mut fx, mut fy) = (0.0f32, 0.0f32);
+        for a in axes.iter().flatten() {
+            fx += a.0;
+            fy += a.1;
+        }
+        let nf = fx.hypot(fy);
+        if nf > 1e-3 {
+            let (fx, fy) = (fx / nf, fy / nf);
+            let (v0, v2) = (valleys[0], valleys[2]);
+            let d = (v0.0 - v2.0).hypot(v0.1 - v2.1).max(1.0);
+            let t = ((v0.0 - v2.0) * fx + (v0.1 - v2.1) * fy) / d;
+            cues[6] = t;
+        }
+    }
+    let score: f32 = cues[..6].iter().sum();
+    if std::env::var_os("OPENPALM_ROI_DEBUG").is_some() {
+        eprintln!("CUES {cues:?} score {score}");
     }
     if score < 0.0 {
         valleys.reverse();
@@ -1043,7 +1065,7 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
             .enumerate()
             .filter_map(|(i, d)| d.map(|d| (i, d)))
             .max_by(|a, b| a.1.total_cmp(&b.1));
-        out[j] = match best {
+        let refined = match best {
             Some((i, d)) => {
                 let mut off = i as f32 - half as f32;
                 let mut depth = d;
@@ -1068,6 +1090,7 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
             }
             None => v0,
         };
+        out[j] = follow_seam(&value, thr, refined, b, f, found.radius * f);
     }
     let (cx, cy) = small.to_frame(found.center.0, found.center.1);
     Landmarks {
@@ -1076,6 +1099,68 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
         ring_little: out[2],
         palm_center: Point2::new(cx, cy),
         palm_radius_px: found.radius * f,
+    }
+}
+
+/// Fingers pressed together leave no background between them near their bases, only a dark
+/// seam (their rounded edges meet there, and each edge is darker than the finger's middle). From
+/// the valley `p` found on the mask, follow that seam towards the palm (along `−b`) while the
+/// profile across it keeps a clear dip between two hand-bright sides; the valley is where the
+/// seam ends. A seam must persist well beyond an edge's blur (`min_len`), otherwise `p` stays.
+/// Minimum seam dip, as a fraction of the hand-side level above the threshold.
+const SEAM_DIP: f32 = 0.35;
+
+fn follow_seam(
+    value: &dyn Fn(Point2<f32>) -> Option<f32>,
+    thr: f32,
+    p: Point2<f32>,
+    b: Vector2<f32>,
+    f: f32,
+    radius_px: f32,
+) -> Point2<f32> {
+    let perp = Vector2::new(-b.y, b.x);
+    let hw = (2.0 * f + 4.0).round() as i32; // profile half-width, px
+    let track = hw / 2; // the seam may drift this far from the last position per step
+    let max_len = 0.6 * radius_px;
+    let min_len = 2.0 * f + 6.0;
+    let mut cur = p;
+    let mut last_good: Option<(Point2<f32>, f32)> = None;
+    let mut misses = 0;
+    let mut s = 0.0f32;
+    while s < max_len {
+        s += 1.0;
+        let q = cur - b;
+        let mut prof = Vec::with_capacity((2 * hw + 1) as usize);
+        for o in -hw..=hw {
+            match value(q + perp * o as f32) {
+                Some(v) => prof.push(v),
+                None => return last_good.map_or(p, |g| g.0),
+            }
+        }
+        let (imin, vmin) = prof[(hw - track) as usize..=(hw + track) as usize]
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (i + (hw - track) as usize, v))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("non-empty");
+        let lmax = prof[..imin].iter().copied().fold(f32::MIN, f32::max);
+        let rmax = prof[imin + 1..].iter().copied().fold(f32::MIN, f32::max);
+        let side = lmax.min(rmax);
+        let seam = side > thr && side - vmin >= SEAM_DIP * (side - thr);
+        cur = q + perp * (imin as f32 - hw as f32);
+        if seam {
+            misses = 0;
+            last_good = Some((cur, s));
+        } else {
+            misses += 1;
+            if misses >= 2 {
+                break;
+            }
+        }
+    }
+    match last_good {
+        Some((g, len)) if len >= min_len => g,
+        _ => p,
     }
 }
 
