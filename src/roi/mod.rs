@@ -615,14 +615,18 @@ fn find_landmarks(small: &Small, hand: &Hand) -> Result<Found, RoiError> {
             ));
         }
     }
-    for &(c, r) in &centers {
-        if r < 2.0 {
-            continue;
-        }
-        for k in [1.5f32, 1.7, 1.35, 1.9, 2.1, 2.4] {
-            match fingers_at(small, hand, c, r, k * r) {
-                Ok(f) => return Ok(f),
-                Err(n) => best_found = best_found.max(n),
+    // First require every finger to go on outwards; then, for fingers cut short by the frame
+    // or by a dim segmentation, accept groups that pass the other shape checks.
+    for strict in [true, false] {
+        for &(c, r) in &centers {
+            if r < 2.0 {
+                continue;
+            }
+            for k in [1.5f32, 1.7, 1.35, 1.9, 2.1, 2.4] {
+                match fingers_at(small, hand, c, r, k * r, strict) {
+                    Ok(f) => return Ok(f),
+                    Err(n) => best_found = best_found.max(n),
+                }
             }
         }
     }
@@ -632,7 +636,14 @@ fn find_landmarks(small: &Small, hand: &Hand) -> Result<Found, RoiError> {
     })
 }
 
-fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Result<Found, usize> {
+fn fingers_at(
+    small: &Small,
+    hand: &Hand,
+    c: (f32, f32),
+    r: f32,
+    rho: f32,
+    strict: bool,
+) -> Result<Found, usize> {
     let m = ((std::f32::consts::TAU * rho).round() as usize).clamp(64, 2048);
     let runs = circle_runs(small, hand, c, rho, m);
     let arc = std::f32::consts::TAU * rho / m as f32; // px per sample
@@ -682,6 +693,77 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
     // The first group whose three valleys are valid and of similar depth: the thumb–index
     // crotch is much deeper than the valleys between the four fingers, so a group that
     // includes the thumb fails this test.
+    // Shape checks every real hand passes: four fingers of similar width (a crossing twice as
+    // wide is two fingers pressed together, or the thumb's base), valleys spaced roughly evenly
+    // (each is about one finger width from the next), and fingers that go on outwards (a
+    // finger is longer than half the palm radius; clutter touching the hand usually is not).
+    let outer_rho = rho + 0.4 * r;
+    let persists = |run: &Run| -> bool {
+        // Flood the hand inside the annulus rho − 1 … outer_rho from the run's crossing: a
+        // finger reaches the outer circle or the frame's border.
+        let am = angle(mid(run));
+        let (sx, sy) = (
+            (c.0 + rho * am.cos()).round(),
+            (c.1 + rho * am.sin()).round(),
+        );
+        if !(sx >= 0.0 && sy >= 0.0 && (sx as usize) < small.w && (sy as usize) < small.h) {
+            return true;
+        }
+        let (w, h) = (small.w, small.h);
+        let (lo2, hi2) = ((rho - 2.0).max(0.0).powi(2), outer_rho * outer_rho);
+        let in_ring = |x: usize, y: usize| {
+            let d2 = (x as f32 - c.0).powi(2) + (y as f32 - c.1).powi(2);
+            (lo2..=hi2).contains(&d2)
+        };
+        let s0 = sy as usize * w + sx as usize;
+        if hand.mask[s0] == 0 {
+            return false;
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![s0];
+        seen.insert(s0);
+        let reach2 = (outer_rho - 1.5).powi(2);
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
+                return true;
+            }
+            if (x as f32 - c.0).powi(2) + (y as f32 - c.1).powi(2) >= reach2 {
+                return true;
+            }
+            for (xx, yy) in [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)] {
+                let j = yy * w + xx;
+                if hand.mask[j] != 0 && in_ring(xx, yy) && seen.insert(j) {
+                    stack.push(j);
+                }
+            }
+        }
+        false
+    };
+    let plausible_hand = |group: &[Run], vs: &[Valley]| -> bool {
+        let (wlo, whi) = group.iter().fold((f32::INFINITY, 0.0f32), |(lo, hi), g| {
+            (lo.min(g.len as f32), hi.max(g.len as f32))
+        });
+        if std::env::var_os("OPENPALM_ROI_DEBUG").is_some() {
+            let dist = |a: (f32, f32), b: (f32, f32)| (a.0 - b.0).hypot(a.1 - b.1);
+            eprintln!(
+                "GROUP rho {rho} r {r} widths {:?} spacing {} {} persists {:?}",
+                group.iter().map(|g| g.len as f32 * arc).collect::<Vec<_>>(),
+                dist(vs[0].0, vs[1].0),
+                dist(vs[1].0, vs[2].0),
+                group.iter().map(persists).collect::<Vec<_>>()
+            );
+        }
+        if whi > 1.9 * wlo {
+            return false;
+        }
+        let dist = |a: (f32, f32), b: (f32, f32)| (a.0 - b.0).hypot(a.1 - b.1);
+        let (s01, s12) = (dist(vs[0].0, vs[1].0), dist(vs[1].0, vs[2].0));
+        if s01.max(s12) > 2.2 * s01.min(s12).max(0.5) {
+            return false;
+        }
+        !strict || group.iter().all(persists)
+    };
     let mut chosen = None;
     let mut most = 0usize;
     for &(i, _) in &cands {
@@ -700,7 +782,7 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
         let (lo, hi) = vs.iter().fold((f32::INFINITY, 0.0f32), |(lo, hi), v| {
             (lo.min(v.2), hi.max(v.2))
         });
-        if hi > 1.35 * lo {
+        if hi > 1.35 * lo || !plausible_hand(&group, &vs) {
             most = most.min(2);
             continue;
         }
@@ -790,7 +872,9 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
                     continue;
                 }
                 let seed = (c.0 + (rho - 1.0) * dirs[j].0, c.1 + (rho - 1.0) * dirs[j].1);
-                if let Some(v) = deepest_background(small, hand, c, rho, seed, bis) {
+                if let Some(v) = deepest_background(small, hand, c, rho, seed, bis)
+                    && (v.0 - valleys[j].0).hypot(v.1 - valleys[j].1) < 0.35 * r
+                {
                     valleys[j] = v;
                     dirs[j] = bis;
                 }
@@ -852,40 +936,6 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
             cues[3] -= 1.0;
         }
     }
-    {
-        // Hand area on each side of the axis through the palm centre and the finger group's
-        // middle, within 2.2 R of the centre and below the finger circle.
-        let a0 = angle(mid(&group[0]));
-        let mut a3 = angle(mid(&group[3]));
-        if a3 < a0 {
-            a3 += std::f32::consts::TAU;
-        }
-        let axis = dir((a0 + a3) / 2.0);
-        let side0 = dir(a0);
-        let s0 = (side0.0 * axis.1 - side0.1 * axis.0).signum(); // group[0]'s side
-        let (mut area0, mut area3) = (0usize, 0usize);
-        let rr = (2.2 * r) as isize;
-        let (cx, cy) = (c.0 as isize, c.1 as isize);
-        for y in (cy - rr).max(0)..(cy + rr + 1).min(small.h as isize) {
-            for x in (cx - rr).max(0)..(cx + rr + 1).min(small.w as isize) {
-                if hand.mask[y as usize * small.w + x as usize] == 0 {
-                    continue;
-                }
-                let (dx, dy) = (x as f32 - c.0, y as f32 - c.1);
-                if dx * dx + dy * dy > 4.84 * r * r || dx * axis.0 + dy * axis.1 > 0.5 * r {
-                    continue;
-                }
-                let side = (dx * axis.1 - dy * axis.0).signum();
-                if side == s0 {
-                    area0 += 1;
-                } else {
-                    area3 += 1;
-                }
-            }
-        }
-        let tot = (area0 + area3).max(1) as f32;
-        cues[4] = ((area0 as f32 - area3 as f32) / tot / 0.05).clamp(-1.5, 1.5);
-    }
     // The thumb near its base: on smaller circles, a narrow crossing outside the finger group
     // and away from the wrist side lies next to the index.
     {
@@ -935,7 +985,7 @@ fn fingers_at(small: &Small, hand: &Hand, c: (f32, f32), r: f32, rho: f32) -> Re
             cues[6] = t;
         }
     }
-    let score: f32 = cues[..6].iter().sum();
+    let score: f32 = cues[..6].iter().sum::<f32>() + 0.75 * (cues[6] / 0.05).clamp(-1.0, 1.0);
     if std::env::var_os("OPENPALM_ROI_DEBUG").is_some() {
         eprintln!("CUES {cues:?} score {score}");
     }
