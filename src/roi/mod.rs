@@ -415,7 +415,7 @@ impl FullHandDetector {
         frame.check_limits(&self.config.limits)?;
         let small = Small::new(frame, self.config.detect_max_side_px as usize);
         let hand = segment(&small)?;
-        let found = find_landmarks(&small, &hand)?;
+        let found = find_landmarks(frame, &small, &hand)?;
         let lm = refine(frame, &small, &hand, &found);
         Ok(extract(
             frame,
@@ -592,7 +592,7 @@ fn circle_runs(small: &Small, hand: &Hand, c: (f32, f32), rho: f32, m: usize) ->
     runs
 }
 
-fn find_landmarks(small: &Small, hand: &Hand) -> Result<Found, RoiError> {
+fn find_landmarks(frame: &Frame, small: &Small, hand: &Hand) -> Result<Found, RoiError> {
     let mut best_found = 0usize;
     // Candidate palm centres: the global distance maximum, then the best one far from it
     // (a forearm or sleeve wider than the palm).
@@ -623,7 +623,7 @@ fn find_landmarks(small: &Small, hand: &Hand) -> Result<Found, RoiError> {
                 continue;
             }
             for k in [1.5f32, 1.7, 1.35, 1.9, 2.1, 2.4] {
-                match fingers_at(small, hand, c, r, k * r, strict) {
+                match fingers_at(frame, small, hand, c, r, k * r, strict) {
                     Ok(f) => return Ok(f),
                     Err(n) => best_found = best_found.max(n),
                 }
@@ -636,7 +636,9 @@ fn find_landmarks(small: &Small, hand: &Hand) -> Result<Found, RoiError> {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn fingers_at(
+    frame: &Frame,
     small: &Small,
     hand: &Hand,
     c: (f32, f32),
@@ -645,8 +647,18 @@ fn fingers_at(
     strict: bool,
 ) -> Result<Found, usize> {
     let m = ((std::f32::consts::TAU * rho).round() as usize).clamp(64, 2048);
-    let runs = circle_runs(small, hand, c, rho, m);
+    let mut runs = circle_runs(small, hand, c, rho, m);
     let arc = std::f32::consts::TAU * rho / m as f32; // px per sample
+    let f = small.f as f32;
+    // Full-resolution value of the segmentation channel (2×2 mean), frame px.
+    let value = |p: Point2<f32>| -> Option<f32> {
+        let mut s = 0.0;
+        for (dx, dy) in [(-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5)] {
+            s += bilinear(frame, hand.channel, p.x + dx, p.y + dy)?;
+        }
+        Some(s / 4.0)
+    };
+    split_pressed_fingers(&mut runs, m, rho, r, c, small, &value, hand.threshold);
     let finger_like = |run: &Run| {
         let wdt = run.len as f32 * arc;
         (0.15 * r..=0.95 * r).contains(&wdt)
@@ -663,6 +675,20 @@ fn fingers_at(
     let valley = |a: &Run, b: &Run| -> Option<Valley> {
         let gap_start = a.start + a.len;
         let gap_len = (b.start + m - gap_start) % m;
+        if gap_len == 0 {
+            // Two fingers pressed together: no background between them, follow their seam.
+            let bis = dir(angle(gap_start as f32 - 0.5));
+            let (px, py) = small.to_frame(c.0 + rho * bis.0, c.1 + rho * bis.1);
+            let p = Point2::new(px, py);
+            let b = Vector2::new(bis.0, bis.1);
+            let q = follow_seam(&value, hand.threshold, p, b, f, r * f);
+            if q == p {
+                return None;
+            }
+            let v = small.frame_to_small(q.x, q.y);
+            let depth = (v.0 - c.0).hypot(v.1 - c.1);
+            return Some((v, bis, depth));
+        }
         let gap_mid = gap_start as f32 + (gap_len as f32 - 1.0) / 2.0;
         let bis = dir(angle(gap_mid));
         let seed = (c.0 + (rho - 1.0) * bis.0, c.1 + (rho - 1.0) * bis.1);
@@ -759,7 +785,7 @@ fn fingers_at(
         }
         let dist = |a: (f32, f32), b: (f32, f32)| (a.0 - b.0).hypot(a.1 - b.1);
         let (s01, s12) = (dist(vs[0].0, vs[1].0), dist(vs[1].0, vs[2].0));
-        if s01.max(s12) > 2.2 * s01.min(s12).max(0.5) {
+        if s01.max(s12) > 1.6 * s01.min(s12).max(0.5) {
             return false;
         }
         !strict || group.iter().all(persists)
@@ -999,6 +1025,81 @@ fn fingers_at(
         center: c,
         radius: r,
     })
+}
+
+/// Splits circle runs that are two fingers pressed together: a run about twice as wide as the
+/// typical finger crossing on this circle, with a dark seam (a dip between two hand-bright sides
+/// of the full-resolution profile along the circle) near its middle, becomes two runs with no
+/// gap between them.
+#[allow(clippy::too_many_arguments)]
+fn split_pressed_fingers(
+    runs: &mut Vec<Run>,
+    m: usize,
+    rho: f32,
+    r: f32,
+    c: (f32, f32),
+    small: &Small,
+    value: &dyn Fn(Point2<f32>) -> Option<f32>,
+    thr: f32,
+) {
+    let arc = std::f32::consts::TAU * rho / m as f32;
+    let mut widths: Vec<usize> = runs
+        .iter()
+        .filter(|g| (0.15 * r..=0.95 * r).contains(&(g.len as f32 * arc)))
+        .map(|g| g.len)
+        .collect();
+    if widths.len() < 2 {
+        return;
+    }
+    widths.sort_unstable();
+    let typical = widths[widths.len() / 2] as f32;
+    let mut out = Vec::with_capacity(runs.len() + 2);
+    for run in runs.iter() {
+        let l = run.len as f32;
+        if !(1.6 * typical..=2.6 * typical).contains(&l) || l * arc > 1.6 * r {
+            out.push(*run);
+            continue;
+        }
+        // Profile along the arc at 1 frame px steps.
+        let f = small.f as f32;
+        let steps = ((l * arc * f).round() as usize).max(2);
+        let a0 = run.start as f32 * std::f32::consts::TAU / m as f32;
+        let da = l * std::f32::consts::TAU / m as f32 / steps as f32;
+        let prof: Option<Vec<f32>> = (0..=steps)
+            .map(|i| {
+                let a = a0 + da * i as f32;
+                let (x, y) = small.to_frame(c.0 + rho * a.cos(), c.1 + rho * a.sin());
+                value(Point2::new(x, y))
+            })
+            .collect();
+        let Some(prof) = prof else {
+            out.push(*run);
+            continue;
+        };
+        let (lo, hi) = (steps * 3 / 10, steps * 7 / 10);
+        let (imin, vmin) = (lo..=hi)
+            .map(|i| (i, prof[i]))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("non-empty");
+        let lmax = prof[..imin].iter().copied().fold(f32::MIN, f32::max);
+        let rmax = prof[imin + 1..].iter().copied().fold(f32::MIN, f32::max);
+        let side = lmax.min(rmax);
+        if !(side > thr && side - vmin >= SEAM_DIP * (side - thr)) {
+            out.push(*run);
+            continue;
+        }
+        let cut = ((imin as f32 / steps as f32) * l).round() as usize;
+        let cut = cut.clamp(1, run.len - 1);
+        out.push(Run {
+            start: run.start,
+            len: cut,
+        });
+        out.push(Run {
+            start: (run.start + cut) % m,
+            len: run.len - cut,
+        });
+    }
+    *runs = out;
 }
 
 /// Flood-fills background inside the disc `|p − c| < rho` from `seed`; returns the filled pixel
@@ -1513,10 +1614,10 @@ mod timing {
         let hand = segment(&small).unwrap();
         let t = std::time::Instant::now();
         for _ in 0..n {
-            std::hint::black_box(find_landmarks(&small, &hand).ok());
+            std::hint::black_box(find_landmarks(&frame, &small, &hand).ok());
         }
         println!("landmarks: {:?}", t.elapsed() / n);
-        if let Ok(found) = find_landmarks(&small, &hand) {
+        if let Ok(found) = find_landmarks(&frame, &small, &hand) {
             let t = std::time::Instant::now();
             for _ in 0..n {
                 std::hint::black_box(refine(&frame, &small, &hand, &found));
