@@ -102,19 +102,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     worst = worst.max(e);
                     lm_err.push(e);
                 }
-                if std::env::var_os("OPENPALM_ROI_DEBUG").is_some() {
-                    let v = roi.landmarks.valleys();
-                    let rev = (0..3)
-                        .map(|k| {
-                            let t = sh(tr.valleys[k]);
-                            (v[2 - k].x - t.0).hypot(v[2 - k].y - t.1)
-                        })
-                        .fold(0.0f32, f32::max);
-                    eprintln!(
-                        "TRUTH fwd {worst} rev {rev} id {} {}",
-                        tr.identity, tr.sample
-                    );
-                }
                 let mut ce = 0.0f32;
                 for (c, t) in roi.corners.iter().zip(tr.roi.corners) {
                     let t = sh(t);
