@@ -1538,6 +1538,38 @@ mod tests {
         ));
     }
 
+    /// Two fingers (bright, rounded profiles) pressed together along x = 0 for y in 0..40, a
+    /// dark seam between them, then palm (flat bright) beyond y = 40; the gap (background)
+    /// lies at y < 0. The follower walks from the gap's end down the seam to its end; on a
+    /// palm without a seam it stays where it started.
+    #[test]
+    fn seam_follower_stops_where_the_fingers_part() {
+        let thr = 100.0;
+        let fingers = |p: Point2<f32>| -> Option<f32> {
+            if p.y < 0.0 {
+                return Some(if p.x.abs() < 3.0 { 20.0 } else { 200.0 });
+            }
+            if p.y > 40.0 {
+                return Some(200.0);
+            }
+            // Each finger 20 px wide, darker towards its edges; the seam is at x = 0.
+            let e = (p.x.abs() % 20.0).min(20.0 - p.x.abs() % 20.0);
+            Some(120.0 + 80.0 * (e / 10.0).min(1.0))
+        };
+        let b = Vector2::new(0.0, -1.0); // towards the fingertips (the gap)
+        let q = follow_seam(&fingers, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0);
+        assert!((q.y - 40.0).abs() <= 2.0 && q.x.abs() <= 1.0, "{q:?}");
+        let palm = |p: Point2<f32>| {
+            Some(if p.y < 0.0 && p.x.abs() < 3.0 {
+                20.0
+            } else {
+                200.0
+            })
+        };
+        let q = follow_seam(&palm, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0);
+        assert_eq!(q, Point2::new(0.0, 0.0));
+    }
+
     #[test]
     fn config_validation_lists_every_issue() {
         let cfg = RoiConfig {
