@@ -40,16 +40,18 @@ fn every_real_frame_is_acquired_with_landmarks_on_the_finger_gaps() {
                 .detect(&frame)
                 .unwrap_or_else(|e| panic!("{}: failed to acquire: {e}", path.display()));
             // Each valley lies on the hand contour: its neighbourhood in the hand mask holds
-            // both hand and background.
+            // both hand and background. Where fingers touch near their bases (NIR), the valley
+            // follows the dark seam between them beyond the mask's gap, by up to 0.4 R.
             let (mask, f) = det.hand_mask(&frame).unwrap();
+            let reach = ((0.4 * roi.landmarks.palm_radius_px / f as f32).round() as i64 + 1).max(3);
             for v in roi.landmarks.valleys() {
                 let (cx, cy) = (
                     (v.x / f as f32).round() as i64,
                     (v.y / f as f32).round() as i64,
                 );
                 let (mut fg, mut bg) = (0, 0);
-                for dy in -3..=3 {
-                    for dx in -3..=3 {
+                for dy in -reach..=reach {
+                    for dx in -reach..=reach {
                         let (x, y) = (cx + dx, cy + dy);
                         if x >= 0 && y >= 0 && x < mask.width() as i64 && y < mask.height() as i64 {
                             if mask.get_pixel(x as u32, y as u32).0[0] != 0 {

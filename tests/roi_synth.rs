@@ -2,11 +2,11 @@
 //! from `examples/roi_synth_accuracy`).
 //!
 //! Issue 5's bounds are FTA ≤ 0.5 %, valley error median ≤ 2 px and 99th percentile ≤ 6 px at
-//! 640×480. **Not all are met yet**: on 1 000 NIR frames at any rotation the median is ~0.9 px
-//! and FTA 0 %, but ~1 % of frames get the index and little ends swapped (hand side wrong; the
-//! landmarks are then off by a valley distance), which puts the 99th percentile above 6 px, and
-//! visible-light gray frames have a median of ~2.1 px. This test guards what is achieved: FTA
-//! ≤ 10 % on these small sets, median ≤ 2.5 px, 90th percentile ≤ 6 px, hand side wrong in ≤ 4 %.
+//! 640×480. Measured on 1 000 NIR frames at any rotation, NIR meets them all; visible-light
+//! frames meet the landmark bounds on 300 RGB frames, but FTA is ~1 % (RGB) and ~5 % (gray:
+//! textured backgrounds as bright as the hand merge with the fingers). This test guards what is
+//! achieved, with margin: FTA ≤ 10 % on these small sets, hand side wrong in ≤ 4 %, median
+//! ≤ 2 px, 90th percentile ≤ 4 px, 99th percentile ≤ 6 px.
 //! Run: `cargo test --release --features synth --test roi_synth -- --nocapture`.
 
 use openpalm::roi::{FullHandDetector, RoiDetector};
@@ -61,8 +61,8 @@ fn run(spectrum: &str, ids: std::ops::Range<u64>, samples: u64) {
         fails.len()
     );
     assert!(n >= 20, "too few in-frame captures: {n}");
-    // Measured FTA: NIR 0.4 % of 1 000 frames, visible gray 3.3 % of 300 (examples/
-    // roi_synth_accuracy); on these small sets allow at most one frame in ten.
+    // Measured FTA (examples/roi_synth_accuracy): NIR 0.2 % of 1 000 frames, visible RGB 1 %
+    // and gray 5 % of 300; on these small sets allow at most one frame in ten.
     assert!(
         fails.len() * 10 <= n,
         "{spectrum}: failures to acquire: {fails:?}"
@@ -71,8 +71,9 @@ fn run(spectrum: &str, ids: std::ops::Range<u64>, samples: u64) {
         wrong_side * 25 <= n,
         "{spectrum}: hand side wrong in {wrong_side} of {n}"
     );
-    assert!(med <= 2.5, "{spectrum}: median {med}");
-    assert!(p90 <= 6.0, "{spectrum}: p90 {p90}");
+    assert!(med <= 2.0, "{spectrum}: median {med}");
+    assert!(p90 <= 4.0, "{spectrum}: p90 {p90}");
+    assert!(p99 <= 6.0, "{spectrum}: p99 {p99}");
 }
 
 #[test]
@@ -83,4 +84,9 @@ fn synthetic_nir_any_rotation() {
 #[test]
 fn synthetic_visible_gray_any_rotation() {
     run("gray", 2000..2006, 5);
+}
+
+#[test]
+fn synthetic_visible_rgb_any_rotation() {
+    run("rgb", 3000..3006, 5);
 }
