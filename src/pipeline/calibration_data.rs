@@ -12,26 +12,26 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 ///
 /// | target FMR | crease alone | vein alone | crease + vein fused |
 /// |---|---|---|---|
-/// | 1e-2 | ≥ 3.045 (d ≤ 0.4231), 39594 false matches, FNMR 0.80 % | ≥ 2.904 (d ≤ 0.4123), 39548 false matches, FNMR 0.88 % | ≥ 2.361, 39550 false matches, FNMR 0.08 % |
-/// | 1e-3 | ≥ 4.075 (d ≤ 0.4107), 3935 false matches, FNMR 0.80 % | ≥ 3.917 (d ≤ 0.3961), 3945 false matches, FNMR 1.19 % | ≥ 3.120, 3955 false matches, FNMR 0.13 % |
-/// | 1e-4 | ≥ 4.959 (d ≤ 0.4001), 396 false matches, FNMR 0.80 % | ≥ 4.819 (d ≤ 0.3817), 393 false matches, FNMR 1.36 % | ≥ 3.783, 395 false matches, FNMR 0.15 % |
-/// | 1e-5 | ≥ 5.727 (d ≤ 0.3909), 39 false matches, FNMR 0.80 % | ≥ 5.584 (d ≤ 0.3695), 39 false matches, FNMR 1.44 % | ≥ 4.348, 39 false matches, FNMR 0.15 % |
-/// | 1e-6 | ≥ 6.567 (d ≤ 0.3808), 3 false matches, FNMR 0.80 % | ≥ 5.930 (d ≤ 0.3639), 3 false matches, FNMR 1.44 % | ≥ 4.929, 3 false matches, FNMR 0.18 % |
+/// | 1e-2 | ≥ 3.045 (d ≤ 0.4231), 39654 false matches, FNMR 0.60 % | ≥ 2.906 (d ≤ 0.4123), 39584 false matches, FNMR 0.30 % | ≥ 2.367, 39520 false matches, FNMR 0.00 % |
+/// | 1e-3 | ≥ 4.075 (d ≤ 0.4107), 3945 false matches, FNMR 0.60 % | ≥ 3.926 (d ≤ 0.3960), 3948 false matches, FNMR 0.30 % | ≥ 3.131, 3951 false matches, FNMR 0.03 % |
+/// | 1e-4 | ≥ 4.959 (d ≤ 0.4001), 396 false matches, FNMR 0.60 % | ≥ 4.821 (d ≤ 0.3817), 394 false matches, FNMR 0.35 % | ≥ 3.794, 395 false matches, FNMR 0.03 % |
+/// | 1e-5 | ≥ 5.727 (d ≤ 0.3909), 39 false matches, FNMR 0.60 % | ≥ 5.603 (d ≤ 0.3692), 39 false matches, FNMR 0.35 % | ≥ 4.369, 38 false matches, FNMR 0.03 % |
+/// | 1e-6 | ≥ 6.567 (d ≤ 0.3808), 3 false matches, FNMR 0.60 % | ≥ 6.205 (d ≤ 0.3595), 3 false matches, FNMR 0.35 % | ≥ 4.929, 3 false matches, FNMR 0.05 % |
 ///
-/// Counts (mated / non-mated) and EER: crease 3988 / 3984012, EER 0.802 %; vein 3963 / 3961035, EER 0.883 %; fused 3957 / 3955041, EER 0.126 %.
+/// Counts (mated / non-mated) and EER: crease 3979 / 3975021, EER 0.603 %; vein 3973 / 3969027, EER 0.302 %; fused 3956 / 3952044, EER 0.025 %.
 ///
 /// Capture pairs (single distances, for the enrolment consistency check), maximum
 /// distance per target FMR:
 ///
 /// | target FMR | crease | vein |
 /// |---|---|---|
-/// | 1e-2 | ≤ 0.4285, FNMR 2.08 % | ≤ 0.4184, FNMR 2.34 % |
-/// | 1e-3 | ≤ 0.4157, FNMR 2.33 % | ≤ 0.4018, FNMR 2.71 % |
-/// | 1e-4 | ≤ 0.4049, FNMR 2.50 % | ≤ 0.3869, FNMR 3.22 % |
-/// | 1e-5 | ≤ 0.3957, FNMR 2.72 % | ≤ 0.3747, FNMR 3.49 % |
-/// | 1e-6 | ≤ 0.3845, FNMR 3.14 % | ≤ 0.3644, FNMR 3.76 % |
+/// | 1e-2 | ≤ 0.4285, FNMR 1.70 % | ≤ 0.4181, FNMR 0.49 % |
+/// | 1e-3 | ≤ 0.4157, FNMR 1.95 % | ≤ 0.4017, FNMR 0.51 % |
+/// | 1e-4 | ≤ 0.4049, FNMR 2.12 % | ≤ 0.3868, FNMR 0.59 % |
+/// | 1e-5 | ≤ 0.3957, FNMR 2.34 % | ≤ 0.3743, FNMR 0.71 % |
+/// | 1e-6 | ≤ 0.3845, FNMR 2.76 % | ≤ 0.3633, FNMR 0.83 % |
 ///
-/// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v1.0; vein algorithm 512 v1.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 12 / 4000, vein 35 / 4000 captures (missing from that modality only).
+/// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v1.0; vein algorithm 512 v1.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 21 / 4000, vein 27 / 4000 captures (missing from that modality only).
 ///
 /// Generator: openpalm 0.1.0 (synth generator of this crate version; frozen by testdata/synth golden files).
 ///
@@ -44,213 +44,213 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 /// Synthetic figures only: re-measure on the target sensor's captures before quoting an FMR.
 pub static CALIBRATION: CalibrationTable = CalibrationTable {
     crease: ScoreCalibration {
-        mated: 3988,
-        non_mated: 3984012,
-        eer: 0.00802407221664995,
+        mated: 3979,
+        non_mated: 3975021,
+        eer: 0.006031666247800955,
         points: [
             Measured {
                 target_fmr: 0.01,
                 threshold: 3.045027665619861,
-                false_matches: 39594,
-                fmr: 0.009938223077641332,
-                fnmr: 0.00802407221664995,
+                false_matches: 39654,
+                fmr: 0.009975796354283412,
+                fnmr: 0.006031666247800955,
             },
             Measured {
                 target_fmr: 0.001,
                 threshold: 4.075034293552812,
-                false_matches: 3935,
-                fmr: 0.0009876978282193929,
-                fnmr: 0.00802407221664995,
+                false_matches: 3945,
+                fmr: 0.0009924475870693513,
+                fnmr: 0.006031666247800955,
             },
             Measured {
                 target_fmr: 0.0001,
                 threshold: 4.959045877152874,
                 false_matches: 396,
-                fmr: 9.939729097201514e-5,
-                fnmr: 0.00802407221664995,
+                fmr: 9.962211520391968e-5,
+                fnmr: 0.006031666247800955,
             },
             Measured {
                 target_fmr: 1e-5,
                 threshold: 5.727248677248678,
                 false_matches: 39,
-                fmr: 9.789127141183309e-6,
-                fnmr: 0.00802407221664995,
+                fmr: 9.81126892159815e-6,
+                fnmr: 0.006031666247800955,
             },
             Measured {
                 target_fmr: 1e-6,
                 threshold: 6.56710816777042,
                 false_matches: 3,
-                fmr: 7.530097800910238e-7,
-                fnmr: 0.00802407221664995,
+                fmr: 7.547129939690885e-7,
+                fnmr: 0.006031666247800955,
             },
         ],
     },
     vein: ScoreCalibration {
-        mated: 3963,
-        non_mated: 3961035,
-        eer: 0.008831693161746153,
+        mated: 3973,
+        non_mated: 3969027,
+        eer: 0.003020387616410773,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.9043990086741016,
-                false_matches: 39548,
-                fmr: 0.009984259164587034,
-                fnmr: 0.008831693161746153,
+                threshold: 2.9058263971462535,
+                false_matches: 39584,
+                fmr: 0.009973225175842844,
+                fnmr: 0.003020387616410773,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 3.9168154761904765,
-                false_matches: 3945,
-                fmr: 0.0009959518156239468,
-                fnmr: 0.011859702245773405,
+                threshold: 3.926436781609196,
+                false_matches: 3948,
+                fmr: 0.0009947022280271714,
+                fnmr: 0.003020387616410773,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 4.8194708680142675,
-                false_matches: 393,
-                fmr: 9.92164926591156e-5,
-                fnmr: 0.013626040878122634,
+                threshold: 4.820833333333333,
+                false_matches: 394,
+                fmr: 9.926866206755459e-5,
+                fnmr: 0.003523785552479235,
             },
             Measured {
                 target_fmr: 1e-5,
-                threshold: 5.583866995073891,
+                threshold: 5.60310960591133,
                 false_matches: 39,
-                fmr: 9.845911485255748e-6,
-                fnmr: 0.014383043149129448,
+                fmr: 9.826085839174185e-6,
+                fnmr: 0.003523785552479235,
             },
             Measured {
                 target_fmr: 1e-6,
-                threshold: 5.930233990147783,
+                threshold: 6.204761904761904,
                 false_matches: 3,
-                fmr: 7.573778065581345e-7,
-                fnmr: 0.014383043149129448,
+                fmr: 7.558527568595527e-7,
+                fnmr: 0.003523785552479235,
             },
         ],
     },
     fused: ScoreCalibration {
-        mated: 3957,
-        non_mated: 3955041,
-        eer: 0.0012635835228708618,
+        mated: 3956,
+        non_mated: 3952044,
+        eer: 0.0002527805864509606,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.3607839152678936,
-                false_matches: 39550,
-                fmr: 0.009999896334829398,
-                fnmr: 0.000758150113722517,
+                threshold: 2.367001122058019,
+                false_matches: 39520,
+                fmr: 0.009999888665207169,
+                fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 3.1198982090785177,
-                false_matches: 3955,
-                fmr: 0.0009999896334829399,
-                fnmr: 0.0012635835228708618,
+                threshold: 3.131120869647594,
+                false_matches: 3951,
+                fmr: 0.0009997358329006459,
+                fnmr: 0.0002527805864509606,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 3.783295430245694,
+                threshold: 3.7935357891656007,
                 false_matches: 395,
-                fmr: 9.987254240853635e-5,
-                fnmr: 0.001516300227445034,
+                fmr: 9.994827992805749e-5,
+                fnmr: 0.0002527805864509606,
             },
             Measured {
                 target_fmr: 1e-5,
-                threshold: 4.347654087985767,
-                false_matches: 39,
-                fmr: 9.860833301095993e-6,
-                fnmr: 0.001516300227445034,
+                threshold: 4.369325595238093,
+                false_matches: 38,
+                fmr: 9.615277562699201e-6,
+                fnmr: 0.0002527805864509606,
             },
             Measured {
                 target_fmr: 1e-6,
                 threshold: 4.929392185124369,
                 false_matches: 3,
-                fmr: 7.585256385458457e-7,
-                fnmr: 0.0017690169320192064,
+                fmr: 7.591008602130948e-7,
+                fnmr: 0.0005055611729019212,
             },
         ],
     },
     capture_pairs: CapturePairCalibration {
         crease: ScoreCalibration {
-            mated: 5964,
-            non_mated: 7944114,
-            eer: 0.02028839704896043,
+            mated: 5938,
+            non_mated: 7908293,
+            eer: 0.016503873358033008,
             points: [
                 Measured {
                     target_fmr: 0.01,
-                    threshold: 0.42847938144329895,
-                    false_matches: 79184,
-                    fmr: 0.009967631380919257,
-                    fnmr: 0.02079141515761234,
+                    threshold: 0.428475935828877,
+                    false_matches: 79026,
+                    fmr: 0.009992801227774439,
+                    fnmr: 0.017009093971034017,
                 },
                 Measured {
                     target_fmr: 0.001,
-                    threshold: 0.4157063593683312,
-                    false_matches: 7935,
-                    fmr: 0.000998852735496998,
-                    fnmr: 0.023306505700871897,
+                    threshold: 0.4156706507304117,
+                    false_matches: 7903,
+                    fmr: 0.0009993307025928351,
+                    fnmr: 0.01953519703603907,
                 },
                 Measured {
                     target_fmr: 0.0001,
-                    threshold: 0.4048565121412804,
-                    false_matches: 789,
-                    fmr: 9.931881642181871e-5,
-                    fnmr: 0.0249832327297116,
+                    threshold: 0.40485312899106,
+                    false_matches: 790,
+                    fmr: 9.989513539774006e-5,
+                    fnmr: 0.021219265746042437,
                 },
                 Measured {
                     target_fmr: 1e-5,
                     threshold: 0.3957307060755337,
                     false_matches: 79,
-                    fmr: 9.944469578357008e-6,
-                    fnmr: 0.02716297786720322,
+                    fmr: 9.989513539774008e-6,
+                    fnmr: 0.023408555069046818,
                 },
                 Measured {
                     target_fmr: 1e-6,
                     threshold: 0.38453299057412166,
                     false_matches: 7,
-                    fmr: 8.811555322594816e-7,
-                    fnmr: 0.03135479543930248,
+                    fmr: 8.851467693470638e-7,
+                    fnmr: 0.02761872684405524,
                 },
             ],
         },
         vein: ScoreCalibration {
-            mated: 5907,
-            non_mated: 7852723,
-            eer: 0.0223463687150838,
+            mated: 5926,
+            non_mated: 7884452,
+            eer: 0.0048936888288896386,
             points: [
                 Measured {
                     target_fmr: 0.01,
-                    threshold: 0.41836734693877553,
-                    false_matches: 78257,
-                    fmr: 0.009965587733070427,
-                    fnmr: 0.023362112747587607,
+                    threshold: 0.41810344827586204,
+                    false_matches: 78394,
+                    fmr: 0.009942859693990147,
+                    fnmr: 0.0048936888288896386,
                 },
                 Measured {
                     target_fmr: 0.001,
-                    threshold: 0.40177304964539007,
-                    false_matches: 7723,
-                    fmr: 0.0009834805073348442,
-                    fnmr: 0.027086507533434907,
+                    threshold: 0.40166666666666667,
+                    false_matches: 7859,
+                    fmr: 0.000996771874570357,
+                    fnmr: 0.005062436719541006,
                 },
                 Measured {
                     target_fmr: 0.0001,
-                    threshold: 0.3869444444444444,
-                    false_matches: 773,
-                    fmr: 9.843719178684897e-5,
-                    fnmr: 0.03216522769595395,
+                    threshold: 0.3867816091954023,
+                    false_matches: 786,
+                    fmr: 9.96898706466854e-5,
+                    fnmr: 0.00590617617279784,
                 },
                 Measured {
                     target_fmr: 1e-5,
-                    threshold: 0.3746811224489796,
-                    false_matches: 77,
-                    fmr: 9.805515870100091e-6,
-                    fnmr: 0.034873878449297444,
+                    threshold: 0.374256837098692,
+                    false_matches: 78,
+                    fmr: 9.892887926770307e-6,
+                    fnmr: 0.007087411407357408,
                 },
                 Measured {
                     target_fmr: 1e-6,
-                    threshold: 0.364367816091954,
+                    threshold: 0.3633004926108374,
                     false_matches: 7,
-                    fmr: 8.914105336454629e-7,
-                    fnmr: 0.037582529202640935,
+                    fmr: 8.878232754793865e-7,
+                    fnmr: 0.008268646641916975,
                 },
             ],
         },
