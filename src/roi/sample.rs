@@ -54,9 +54,18 @@ pub(crate) fn bilinear(frame: &Frame, ch: Channel, x: f32, y: f32) -> Option<f32
     let y1 = (y0 + 1).min(frame.height() as usize - 1);
     let fx = xc - x0 as f32;
     let fy = yc - y0 as f32;
-    let v = |x, y| value_at(frame, ch, x, y) as f32;
-    let top = v(x0, y0) * (1.0 - fx) + v(x1, y0) * fx;
-    let bot = v(x0, y1) * (1.0 - fx) + v(x1, y1) * fx;
+    let (p00, p10, p01, p11) = if frame.layout().pixel_format == PixelFormat::Gray8 {
+        // The common case without per-sample dispatch.
+        let stride = frame.layout().stride_bytes;
+        let b = frame.as_bytes();
+        let (r0, r1) = (&b[y0 * stride..], &b[y1 * stride..]);
+        (r0[x0], r0[x1], r1[x0], r1[x1])
+    } else {
+        let v = |x, y| value_at(frame, ch, x, y);
+        (v(x0, y0), v(x1, y0), v(x0, y1), v(x1, y1))
+    };
+    let top = p00 as f32 * (1.0 - fx) + p10 as f32 * fx;
+    let bot = p01 as f32 * (1.0 - fx) + p11 as f32 * fx;
     Some(top * (1.0 - fy) + bot * fy)
 }
 
@@ -75,6 +84,48 @@ pub(crate) struct Small {
 impl Small {
     /// Downscales so the longest side is at most `max_side` px.
     pub(crate) fn new(frame: &Frame, max_side: usize) -> Small {
+        let (fw, fh) = (frame.width() as usize, frame.height() as usize);
+        let f = fw.max(fh).div_ceil(max_side.max(1)).max(1);
+        let (w, h) = (fw.div_ceil(f), fh.div_ceil(f));
+        let with_cr =
+            frame.layout().pixel_format.is_colour() && !frame.spectrum().is_near_infrared();
+        let mut gray = vec![0u8; w * h];
+        let mut cr = if with_cr {
+            vec![0u8; w * h]
+        } else {
+            Vec::new()
+        };
+        // Per small row: column sums of its `f` frame rows, then block sums and averages.
+        let mut grow = vec![0u8; fw];
+        let mut crow = if with_cr { vec![0u8; fw] } else { Vec::new() };
+        let mut gcol = vec![0u32; fw];
+        let mut ccol = if with_cr { vec![0u32; fw] } else { Vec::new() };
+        for sy in 0..h {
+            let (y0, y1) = (sy * f, fh.min((sy + 1) * f));
+            gcol.fill(0);
+            ccol.fill(0);
+            for y in y0..y1 {
+                if with_cr {
+                    colour_rows(frame, y, &mut grow, &mut crow);
+                    add_row(&mut ccol, &crow);
+                } else {
+                    frame.gray_row_into(y as u32, &mut grow);
+                }
+                add_row(&mut gcol, &grow);
+            }
+            let rows = (y1 - y0) as u32;
+            block_averages(&gcol, f, rows, &mut gray[sy * w..(sy + 1) * w]);
+            if with_cr {
+                block_averages(&ccol, f, rows, &mut cr[sy * w..(sy + 1) * w]);
+            }
+        }
+        let cr = with_cr.then_some(cr);
+        Small { w, h, f, gray, cr }
+    }
+
+    /// The first (simple) implementation of [`Small::new`], the tests' reference.
+    #[cfg(test)]
+    pub(crate) fn new_reference(frame: &Frame, max_side: usize) -> Small {
         let (fw, fh) = (frame.width() as usize, frame.height() as usize);
         let f = fw.max(fh).div_ceil(max_side.max(1)).max(1);
         let (w, h) = (fw.div_ceil(f), fh.div_ceil(f));
@@ -128,5 +179,111 @@ impl Small {
     pub(crate) fn frame_to_small(&self, x: f32, y: f32) -> (f32, f32) {
         let f = self.f as f32;
         ((x + 0.5) / f - 0.5, (y + 0.5) / f - 0.5)
+    }
+}
+
+#[inline]
+fn add_row(acc: &mut [u32], row: &[u8]) {
+    for (a, &v) in acc.iter_mut().zip(row) {
+        *a += v as u32;
+    }
+}
+
+/// `out[sx]` = rounded mean of the block `sx` of `f` columns (the last one may be partial)
+/// over `rows` rows, from per-column sums: `(sum + c/2) / c` with `c` the block's pixel count.
+fn block_averages(col: &[u32], f: usize, rows: u32, out: &mut [u8]) {
+    for (o, block) in out.iter_mut().zip(col.chunks(f)) {
+        let s: u32 = block.iter().sum();
+        let c = block.len() as u32 * rows;
+        // Exact: s + c/2 and c are integers below 2^53 and the quotient is below 256, so the
+        // correctly rounded f64 quotient is within 2^-44 of the true one while a non-integer
+        // quotient is at least 1/c ≥ 2^-32 from the next integer: truncation is the floor.
+        *o = ((s + c / 2) as f64 / c as f64) as u8;
+    }
+}
+
+/// One frame row of a visible-light colour frame as gray (as [`Frame::gray_row_into`]) and
+/// chroma red ([`Channel::Cr`]), in one pass.
+fn colour_rows(frame: &Frame, y: usize, gray: &mut [u8], cr_out: &mut [u8]) {
+    let l = frame.layout();
+    let n = l.width as usize;
+    let bpp = l.pixel_format.bytes_per_pixel();
+    let nir = l.spectrum.is_near_infrared();
+    let row = &frame.as_bytes()[y * l.stride_bytes..][..n * bpp];
+    let go = |rgb: [usize; 3], gray: &mut [u8], cr_out: &mut [u8]| {
+        for ((g, c), p) in gray
+            .iter_mut()
+            .zip(cr_out.iter_mut())
+            .zip(row.chunks_exact(bpp))
+        {
+            let (r, gg, b) = (p[rgb[0]], p[rgb[1]], p[rgb[2]]);
+            *g = crate::sensor::rgb_to_gray(r, gg, b, nir);
+            *c = cr(r, gg, b);
+        }
+    };
+    match l.pixel_format {
+        PixelFormat::Rgb8 | PixelFormat::Rgba8 => go([0, 1, 2], gray, cr_out),
+        PixelFormat::Bgr8 | PixelFormat::Bgra8 => go([2, 1, 0], gray, cr_out),
+        // Not colour: never called for these.
+        PixelFormat::Gray8 | PixelFormat::Gray16 => frame.gray_row_into(y as u32, gray),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sensor::{FrameLayout, Spectrum};
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// The fused downscale equals the simple reference for every format, stride, size,
+        /// spectrum and factor (partial edge blocks included); bilinear samples are unchanged.
+        #[test]
+        fn small_equals_reference(w in 1u32..90, h in 1u32..70, fmt in 0usize..6, pad in 0usize..3,
+                                  max_side in 1usize..40, seed: u64, nir: bool) {
+            let fmt = [PixelFormat::Gray8, PixelFormat::Gray16, PixelFormat::Rgb8,
+                       PixelFormat::Bgr8, PixelFormat::Rgba8, PixelFormat::Bgra8][fmt];
+            let stride = w as usize * fmt.bytes_per_pixel() + pad;
+            let mut x = seed | 1;
+            let data: Vec<u8> = (0..stride * h as usize)
+                .map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 })
+                .collect();
+            let spectrum = if nir { Spectrum::NearInfrared { wavelength_nm: 940 } } else { Spectrum::Visible };
+            let layout = FrameLayout { stride_bytes: stride, ..FrameLayout::packed(w, h, fmt, spectrum) };
+            let frame = Frame::from_raw(layout, data).unwrap();
+            let (a, b) = (Small::new(&frame, max_side), Small::new_reference(&frame, max_side));
+            proptest::prop_assert_eq!((a.w, a.h, a.f), (b.w, b.h, b.f));
+            proptest::prop_assert_eq!(&a.gray, &b.gray);
+            proptest::prop_assert_eq!(&a.cr, &b.cr);
+            for ch in [Channel::Gray, Channel::Cr] {
+                for k in 0..50u32 {
+                    let (px, py) = ((k * 37 % 101) as f32 * w as f32 / 97.0 - 0.7,
+                                    (k * 53 % 89) as f32 * h as f32 / 83.0 - 0.6);
+                    let want = bilinear_reference(&frame, ch, px, py);
+                    let got = bilinear(&frame, ch, px, py);
+                    proptest::prop_assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
+                }
+            }
+        }
+    }
+
+    /// The first implementation of [`bilinear`].
+    fn bilinear_reference(frame: &Frame, ch: Channel, x: f32, y: f32) -> Option<f32> {
+        let (w, h) = (frame.width() as f32, frame.height() as f32);
+        if !(x >= -0.5 && y >= -0.5 && x <= w - 0.5 && y <= h - 0.5) {
+            return None;
+        }
+        let xc = x.clamp(0.0, w - 1.0);
+        let yc = y.clamp(0.0, h - 1.0);
+        let x0 = xc.floor() as usize;
+        let y0 = yc.floor() as usize;
+        let x1 = (x0 + 1).min(frame.width() as usize - 1);
+        let y1 = (y0 + 1).min(frame.height() as usize - 1);
+        let fx = xc - x0 as f32;
+        let fy = yc - y0 as f32;
+        let v = |x, y| value_at(frame, ch, x, y) as f32;
+        let top = v(x0, y0) * (1.0 - fx) + v(x1, y0) * fx;
+        let bot = v(x0, y1) * (1.0 - fx) + v(x1, y1) * fx;
+        Some(top * (1.0 - fy) + bot * fy)
     }
 }
