@@ -48,8 +48,9 @@ pub(crate) fn bilinear(frame: &Frame, ch: Channel, x: f32, y: f32) -> Option<f32
     }
     let xc = x.clamp(0.0, w - 1.0);
     let yc = y.clamp(0.0, h - 1.0);
-    let x0 = xc.floor() as usize;
-    let y0 = yc.floor() as usize;
+    // xc, yc ≥ 0: truncation is the floor (and needs no libm call without SSE4.1).
+    let x0 = xc as usize;
+    let y0 = yc as usize;
     let x1 = (x0 + 1).min(frame.width() as usize - 1);
     let y1 = (y0 + 1).min(frame.height() as usize - 1);
     let fx = xc - x0 as f32;
@@ -66,6 +67,27 @@ pub(crate) fn bilinear(frame: &Frame, ch: Channel, x: f32, y: f32) -> Option<f32
     };
     let top = p00 as f32 * (1.0 - fx) + p10 as f32 * fx;
     let bot = p01 as f32 * (1.0 - fx) + p11 as f32 * fx;
+    Some(top * (1.0 - fy) + bot * fy)
+}
+
+/// The first implementation of [`bilinear`].
+#[cfg(test)]
+pub(crate) fn bilinear_reference(frame: &Frame, ch: Channel, x: f32, y: f32) -> Option<f32> {
+    let (w, h) = (frame.width() as f32, frame.height() as f32);
+    if !(x >= -0.5 && y >= -0.5 && x <= w - 0.5 && y <= h - 0.5) {
+        return None;
+    }
+    let xc = x.clamp(0.0, w - 1.0);
+    let yc = y.clamp(0.0, h - 1.0);
+    let x0 = xc.floor() as usize;
+    let y0 = yc.floor() as usize;
+    let x1 = (x0 + 1).min(frame.width() as usize - 1);
+    let y1 = (y0 + 1).min(frame.height() as usize - 1);
+    let fx = xc - x0 as f32;
+    let fy = yc - y0 as f32;
+    let v = |x, y| value_at(frame, ch, x, y) as f32;
+    let top = v(x0, y0) * (1.0 - fx) + v(x1, y0) * fx;
+    let bot = v(x0, y1) * (1.0 - fx) + v(x1, y1) * fx;
     Some(top * (1.0 - fy) + bot * fy)
 }
 
@@ -96,6 +118,7 @@ impl Small {
             Vec::new()
         };
         // Per small row: column sums of its `f` frame rows, then block sums and averages.
+        let gray8 = frame.layout().pixel_format == PixelFormat::Gray8;
         let mut grow = vec![0u8; fw];
         let mut crow = if with_cr { vec![0u8; fw] } else { Vec::new() };
         let mut gcol = vec![0u32; fw];
@@ -108,10 +131,13 @@ impl Small {
                 if with_cr {
                     colour_rows(frame, y, &mut grow, &mut crow);
                     add_row(&mut ccol, &crow);
+                    add_row(&mut gcol, &grow);
+                } else if gray8 {
+                    add_row(&mut gcol, frame.row(y as u32));
                 } else {
                     frame.gray_row_into(y as u32, &mut grow);
+                    add_row(&mut gcol, &grow);
                 }
-                add_row(&mut gcol, &grow);
             }
             let rows = (y1 - y0) as u32;
             block_averages(&gcol, f, rows, &mut gray[sy * w..(sy + 1) * w]);
@@ -192,13 +218,88 @@ fn add_row(acc: &mut [u32], row: &[u8]) {
 /// `out[sx]` = rounded mean of the block `sx` of `f` columns (the last one may be partial)
 /// over `rows` rows, from per-column sums: `(sum + c/2) / c` with `c` the block's pixel count.
 fn block_averages(col: &[u32], f: usize, rows: u32, out: &mut [u8]) {
-    for (o, block) in out.iter_mut().zip(col.chunks(f)) {
-        let s: u32 = block.iter().sum();
-        let c = block.len() as u32 * rows;
-        // Exact: s + c/2 and c are integers below 2^53 and the quotient is below 256, so the
-        // correctly rounded f64 quotient is within 2^-44 of the true one while a non-integer
-        // quotient is at least 1/c ≥ 2^-32 from the next integer: truncation is the floor.
-        *o = ((s + c / 2) as f64 / c as f64) as u8;
+    let full = (col.len() / f).min(out.len());
+    let (out_full, out_rest) = out.split_at_mut(full);
+    let c = f as u32 * rows;
+    match DivU8::new(c) {
+        Some(div) => {
+            let half = c / 2;
+            match f {
+                1 => {
+                    for (o, &s) in out_full.iter_mut().zip(col) {
+                        *o = div.apply(s + half);
+                    }
+                }
+                2 => {
+                    for (o, p) in out_full.iter_mut().zip(col.chunks_exact(2)) {
+                        *o = div.apply(p[0] + p[1] + half);
+                    }
+                }
+                3 => {
+                    for (o, p) in out_full.iter_mut().zip(col.chunks_exact(3)) {
+                        *o = div.apply(p[0] + p[1] + p[2] + half);
+                    }
+                }
+                4 => {
+                    for (o, p) in out_full.iter_mut().zip(col.chunks_exact(4)) {
+                        *o = div.apply(p[0] + p[1] + p[2] + p[3] + half);
+                    }
+                }
+                _ => {
+                    for (o, p) in out_full.iter_mut().zip(col.chunks_exact(f)) {
+                        *o = div.apply(p.iter().sum::<u32>() + half);
+                    }
+                }
+            }
+        }
+        None => {
+            for (o, p) in out_full.iter_mut().zip(col.chunks_exact(f)) {
+                *o = div_f64(p.iter().sum(), c);
+            }
+        }
+    }
+    // The partial last block, if any.
+    if let Some(o) = out_rest.first_mut() {
+        let p = &col[full * f..];
+        *o = div_f64(p.iter().sum(), p.len() as u32 * rows);
+    }
+}
+
+/// `(s + c/2) / c` for a block sum `s ≤ 255 c`, through f64. Exact: `s + c/2` and `c` are
+/// integers below 2^53 and the quotient is below 256, so the correctly rounded f64 quotient is
+/// within 2^-44 of the true one, while a non-integer quotient lies at least `1/c ≥ 2^-32` from
+/// the next integer: truncation gives the floor.
+#[inline]
+fn div_f64(s: u32, c: u32) -> u8 {
+    ((s as u64 + c as u64 / 2) as f64 / c as f64) as u8
+}
+
+/// Exact division by a constant `c ≤ 2^16` of numerators `n < 256 c` (so quotients fit a
+/// `u8`) as a multiply and shift: with `L = ⌈log2 c⌉`, `k = 24 + L` and `m = ⌈2^k / c⌉`,
+/// `⌊n m / 2^k⌋ = ⌊n / c⌋`, because the error `n (m c − 2^k) / (c 2^k) < n / 2^k` stays below
+/// `1 / c` when `n c < 2^(8 + 2L) ≤ 2^k`.
+#[derive(Debug, Clone, Copy)]
+struct DivU8 {
+    m: u64,
+    k: u32,
+}
+
+impl DivU8 {
+    fn new(c: u32) -> Option<DivU8> {
+        if c == 0 || c > 1 << 16 {
+            return None;
+        }
+        let l = 32 - (c - 1).leading_zeros();
+        let k = 24 + l;
+        Some(DivU8 {
+            m: (1u64 << k).div_ceil(c as u64),
+            k,
+        })
+    }
+
+    #[inline(always)]
+    fn apply(self, n: u32) -> u8 {
+        ((n as u64 * self.m) >> self.k) as u8
     }
 }
 
@@ -206,26 +307,37 @@ fn block_averages(col: &[u32], f: usize, rows: u32, out: &mut [u8]) {
 /// chroma red ([`Channel::Cr`]), in one pass.
 fn colour_rows(frame: &Frame, y: usize, gray: &mut [u8], cr_out: &mut [u8]) {
     let l = frame.layout();
-    let n = l.width as usize;
-    let bpp = l.pixel_format.bytes_per_pixel();
     let nir = l.spectrum.is_near_infrared();
-    let row = &frame.as_bytes()[y * l.stride_bytes..][..n * bpp];
-    let go = |rgb: [usize; 3], gray: &mut [u8], cr_out: &mut [u8]| {
-        for ((g, c), p) in gray
-            .iter_mut()
-            .zip(cr_out.iter_mut())
-            .zip(row.chunks_exact(bpp))
-        {
-            let (r, gg, b) = (p[rgb[0]], p[rgb[1]], p[rgb[2]]);
-            *g = crate::sensor::rgb_to_gray(r, gg, b, nir);
-            *c = cr(r, gg, b);
-        }
-    };
-    match l.pixel_format {
-        PixelFormat::Rgb8 | PixelFormat::Rgba8 => go([0, 1, 2], gray, cr_out),
-        PixelFormat::Bgr8 | PixelFormat::Bgra8 => go([2, 1, 0], gray, cr_out),
+    let row = frame.row(y as u32);
+    match (l.pixel_format, nir) {
+        (PixelFormat::Rgb8, false) => colour_row::<3, 0, 2, false>(row, gray, cr_out),
+        (PixelFormat::Rgb8, true) => colour_row::<3, 0, 2, true>(row, gray, cr_out),
+        (PixelFormat::Bgr8, false) => colour_row::<3, 2, 0, false>(row, gray, cr_out),
+        (PixelFormat::Bgr8, true) => colour_row::<3, 2, 0, true>(row, gray, cr_out),
+        (PixelFormat::Rgba8, false) => colour_row::<4, 0, 2, false>(row, gray, cr_out),
+        (PixelFormat::Rgba8, true) => colour_row::<4, 0, 2, true>(row, gray, cr_out),
+        (PixelFormat::Bgra8, false) => colour_row::<4, 2, 0, false>(row, gray, cr_out),
+        (PixelFormat::Bgra8, true) => colour_row::<4, 2, 0, true>(row, gray, cr_out),
         // Not colour: never called for these.
-        PixelFormat::Gray8 | PixelFormat::Gray16 => frame.gray_row_into(y as u32, gray),
+        (PixelFormat::Gray8 | PixelFormat::Gray16, _) => frame.gray_row_into(y as u32, gray),
+    }
+}
+
+/// [`colour_rows`] for one layout: `BPP` bytes per pixel, red at byte `R`, blue at byte `B`.
+#[inline(always)]
+fn colour_row<const BPP: usize, const R: usize, const B: usize, const NIR: bool>(
+    row: &[u8],
+    gray: &mut [u8],
+    cr_out: &mut [u8],
+) {
+    for ((g, c), p) in gray
+        .iter_mut()
+        .zip(cr_out.iter_mut())
+        .zip(row.chunks_exact(BPP))
+    {
+        let (r, gg, b) = (p[R], p[1], p[B]);
+        *g = crate::sensor::rgb_to_gray(r, gg, b, NIR);
+        *c = cr(r, gg, b);
     }
 }
 
@@ -267,23 +379,25 @@ mod tests {
         }
     }
 
-    /// The first implementation of [`bilinear`].
-    fn bilinear_reference(frame: &Frame, ch: Channel, x: f32, y: f32) -> Option<f32> {
-        let (w, h) = (frame.width() as f32, frame.height() as f32);
-        if !(x >= -0.5 && y >= -0.5 && x <= w - 0.5 && y <= h - 0.5) {
-            return None;
+    #[test]
+    fn magic_division_is_exact() {
+        for c in 1..=(1u32 << 16) {
+            let d = DivU8::new(c).unwrap();
+            let top = 256 * c - 1;
+            let mut ns = vec![0, 1, c - 1, c, c + 1, top, top - 1, c / 2, 255 * c + c / 2];
+            let step = if c % 97 == 0 { 1 } else { 37 };
+            ns.extend(
+                (1..256)
+                    .step_by(step)
+                    .flat_map(|q| [q * c - 1, q * c, q * c + c / 2, q * c + c - 1]),
+            );
+            for n in ns.into_iter().filter(|&n| n <= top) {
+                assert_eq!(d.apply(n) as u32, n / c, "{n} / {c}");
+            }
+            for s in [0, 1, c / 2, c, 255 * c - 1, 255 * c] {
+                assert_eq!(div_f64(s, c) as u32, (s + c / 2) / c, "{s} / {c}");
+            }
         }
-        let xc = x.clamp(0.0, w - 1.0);
-        let yc = y.clamp(0.0, h - 1.0);
-        let x0 = xc.floor() as usize;
-        let y0 = yc.floor() as usize;
-        let x1 = (x0 + 1).min(frame.width() as usize - 1);
-        let y1 = (y0 + 1).min(frame.height() as usize - 1);
-        let fx = xc - x0 as f32;
-        let fy = yc - y0 as f32;
-        let v = |x, y| value_at(frame, ch, x, y) as f32;
-        let top = v(x0, y0) * (1.0 - fx) + v(x1, y0) * fx;
-        let bot = v(x0, y1) * (1.0 - fx) + v(x1, y1) * fx;
-        Some(top * (1.0 - fy) + bot * fy)
+        assert!(DivU8::new((1 << 16) + 1).is_none());
     }
 }

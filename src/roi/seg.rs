@@ -837,10 +837,10 @@ mod timing {
     use crate::sensor::{Frame, FrameLayout, PixelFormat, Spectrum};
     use std::hint::black_box;
 
-    /// Minimum over 25 rounds of the mean wall time per call, µs: the minimum is what the
+    /// Minimum over 40 rounds of the mean wall time per call, µs: the minimum is what the
     /// code costs when no other process interrupts it (the machine may be loaded).
     fn time<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
-        (0..25)
+        (0..40)
             .map(|_| {
                 let t = std::time::Instant::now();
                 for _ in 0..n {
@@ -852,16 +852,19 @@ mod timing {
     }
 
     fn stages(name: &str, frame: &Frame) {
-        let n = 4;
+        let n = 1;
         let det = FullHandDetector::default();
         let small = Small::new(frame, 400);
         let (w, h) = (small.w, small.h);
         let total = time(n, || det.detect(frame).is_ok());
         let t_small = time(n, || Small::new(frame, 400));
+        let o_small = time(n, || Small::new_reference(frame, 400));
         let t_seg = time(n, || segment(&small).is_ok());
         let b = blur(&small.gray, w, h);
         let t_blur = time(n, || blur(&small.gray, w, h));
+        let o_blur = time(n, || reference::blur(&small.gray, w, h));
         let t_otsu = time(n, || otsu(&b));
+        let o_otsu = time(n, || reference::otsu(&b));
         let (t, _) = otsu(&b);
         let m0: Vec<u8> = b.iter().map(|&v| u8::from(v > t)).collect();
         let r = (w.max(h) as f32 * 0.008).max(1.0);
@@ -870,11 +873,20 @@ mod timing {
             open(&mut m, w, h, r);
             m
         });
+        let o_open = time(n, || {
+            let mut m = m0.clone();
+            reference::open(&mut m, w, h, r);
+            m
+        });
         let mut m1 = m0.clone();
         open(&mut m1, w, h, r);
         let t_lc = time(n, || {
             let mut m = m1.clone();
             largest_component(&mut m, w, h)
+        });
+        let o_lc = time(n, || {
+            let mut m = m1.clone();
+            reference::largest_component(&mut m, w, h)
         });
         largest_component(&mut m1, w, h);
         let t_fill = time(n, || {
@@ -882,12 +894,19 @@ mod timing {
             fill_holes(&mut m, w, h);
             m
         });
+        let o_fill = time(n, || {
+            let mut m = m1.clone();
+            reference::fill_holes(&mut m, w, h);
+            m
+        });
         fill_holes(&mut m1, w, h);
         let t_dist = time(n, || distance(&m1, w, h));
+        let o_dist = time(n, || reference::distance(&m1, w, h));
         print!(
-            "{name} ({w}×{h} small): detect {total:.0} µs | small {t_small:.0} | segment {t_seg:.0} \
-             (blur {t_blur:.0}, otsu {t_otsu:.0}, open {t_open:.0}, largest {t_lc:.0}, \
-             holes {t_fill:.0}, distance {t_dist:.0})"
+            "{name} ({w}×{h} small), µs new/old: detect {total:.0} | small {t_small:.0}/{o_small:.0} \
+             | segment {t_seg:.0} (blur {t_blur:.0}/{o_blur:.0}, otsu {t_otsu:.0}/{o_otsu:.0}, \
+             open {t_open:.0}/{o_open:.0}, largest {t_lc:.0}/{o_lc:.0}, \
+             holes {t_fill:.0}/{o_fill:.0}, distance {t_dist:.0}/{o_dist:.0})"
         );
         if let Ok(hand) = segment(&small)
             && let Ok(found) = find_landmarks(&small, &hand)
@@ -906,9 +925,23 @@ mod timing {
                 }
                 s
             });
+            let o_bil = time(n, || {
+                let mut s = 0.0;
+                for i in 0..128 * 128 {
+                    let (dx, dy) = ((i % 128) as f32 * 0.7, (i / 128) as f32 * 0.7);
+                    s += crate::roi::sample::bilinear_reference(
+                        frame,
+                        Channel::Gray,
+                        c.x - 45.0 + dx,
+                        c.y - 45.0 + dy,
+                    )
+                    .unwrap_or(0.0);
+                }
+                s
+            });
             print!(
                 " | landmarks {t_lm:.0} | refine {t_ref:.0} | extract {t_ext:.0} \
-                 (128² bilinear {t_bil:.0})"
+                 (128² bilinear {t_bil:.0}/{o_bil:.0})"
             );
         }
         println!();
