@@ -117,33 +117,11 @@ impl Small {
         } else {
             Vec::new()
         };
-        // Per small row: column sums of its `f` frame rows, then block sums and averages.
-        let gray8 = frame.layout().pixel_format == PixelFormat::Gray8;
-        let mut grow = vec![0u8; fw];
-        let mut crow = if with_cr { vec![0u8; fw] } else { Vec::new() };
-        let mut gcol = vec![0u32; fw];
-        let mut ccol = if with_cr { vec![0u32; fw] } else { Vec::new() };
-        for sy in 0..h {
-            let (y0, y1) = (sy * f, fh.min((sy + 1) * f));
-            gcol.fill(0);
-            ccol.fill(0);
-            for y in y0..y1 {
-                if with_cr {
-                    colour_rows(frame, y, &mut grow, &mut crow);
-                    add_row(&mut ccol, &crow);
-                    add_row(&mut gcol, &grow);
-                } else if gray8 {
-                    add_row(&mut gcol, frame.row(y as u32));
-                } else {
-                    frame.gray_row_into(y as u32, &mut grow);
-                    add_row(&mut gcol, &grow);
-                }
-            }
-            let rows = (y1 - y0) as u32;
-            block_averages(&gcol, f, rows, &mut gray[sy * w..(sy + 1) * w]);
-            if with_cr {
-                block_averages(&ccol, f, rows, &mut cr[sy * w..(sy + 1) * w]);
-            }
+        // Column sums of up to `f` rows of 8-bit values fit a u16 while f ≤ 257.
+        if f <= 257 {
+            downscale::<u16>(frame, f, w, h, &mut gray, with_cr.then_some(&mut cr));
+        } else {
+            downscale::<u32>(frame, f, w, h, &mut gray, with_cr.then_some(&mut cr));
         }
         let cr = with_cr.then_some(cr);
         Small { w, h, f, gray, cr }
@@ -209,15 +187,64 @@ impl Small {
 }
 
 #[inline]
-fn add_row(acc: &mut [u32], row: &[u8]) {
+/// The block averages of [`Small::new`] (gray, and Cr when `cr` is given), per small row:
+/// column sums (in `A`) of its `f` frame rows, then block sums and rounded averages.
+fn downscale<A>(
+    frame: &Frame,
+    f: usize,
+    w: usize,
+    h: usize,
+    gray: &mut [u8],
+    mut cr: Option<&mut Vec<u8>>,
+) where
+    A: Copy + Default + From<u8> + Into<u32> + std::ops::AddAssign,
+{
+    let (fw, fh) = (frame.width() as usize, frame.height() as usize);
+    let gray8 = frame.layout().pixel_format == PixelFormat::Gray8;
+    let with_cr = cr.is_some();
+    let mut grow = vec![0u8; fw];
+    let mut crow = if with_cr { vec![0u8; fw] } else { Vec::new() };
+    let mut gcol = vec![A::default(); fw];
+    let mut ccol = if with_cr {
+        vec![A::default(); fw]
+    } else {
+        Vec::new()
+    };
+    for sy in 0..h {
+        let (y0, y1) = (sy * f, fh.min((sy + 1) * f));
+        gcol.fill(A::default());
+        ccol.fill(A::default());
+        for y in y0..y1 {
+            if with_cr {
+                colour_rows(frame, y, &mut grow, &mut crow);
+                add_row(&mut ccol, &crow);
+                add_row(&mut gcol, &grow);
+            } else if gray8 {
+                add_row(&mut gcol, frame.row(y as u32));
+            } else {
+                frame.gray_row_into(y as u32, &mut grow);
+                add_row(&mut gcol, &grow);
+            }
+        }
+        let rows = (y1 - y0) as u32;
+        block_averages(&gcol, f, rows, &mut gray[sy * w..(sy + 1) * w]);
+        if let Some(cr) = cr.as_deref_mut() {
+            block_averages(&ccol, f, rows, &mut cr[sy * w..(sy + 1) * w]);
+        }
+    }
+}
+
+#[inline]
+fn add_row<A: Copy + From<u8> + std::ops::AddAssign>(acc: &mut [A], row: &[u8]) {
     for (a, &v) in acc.iter_mut().zip(row) {
-        *a += v as u32;
+        *a += A::from(v);
     }
 }
 
 /// `out[sx]` = rounded mean of the block `sx` of `f` columns (the last one may be partial)
 /// over `rows` rows, from per-column sums: `(sum + c/2) / c` with `c` the block's pixel count.
-fn block_averages(col: &[u32], f: usize, rows: u32, out: &mut [u8]) {
+fn block_averages<A: Copy + Into<u32>>(col: &[A], f: usize, rows: u32, out: &mut [u8]) {
+    let v = |a: A| -> u32 { a.into() };
     let full = (col.len() / f).min(out.len());
     let (out_full, out_rest) = out.split_at_mut(full);
     let c = f as u32 * rows;
@@ -227,41 +254,41 @@ fn block_averages(col: &[u32], f: usize, rows: u32, out: &mut [u8]) {
             match f {
                 1 => {
                     for (o, &s) in out_full.iter_mut().zip(col) {
-                        *o = div.apply(s + half);
+                        *o = div.apply(v(s) + half);
                     }
                 }
                 2 => {
                     for (o, p) in out_full.iter_mut().zip(col.chunks_exact(2)) {
-                        *o = div.apply(p[0] + p[1] + half);
+                        *o = div.apply(v(p[0]) + v(p[1]) + half);
                     }
                 }
                 3 => {
                     for (o, p) in out_full.iter_mut().zip(col.chunks_exact(3)) {
-                        *o = div.apply(p[0] + p[1] + p[2] + half);
+                        *o = div.apply(v(p[0]) + v(p[1]) + v(p[2]) + half);
                     }
                 }
                 4 => {
                     for (o, p) in out_full.iter_mut().zip(col.chunks_exact(4)) {
-                        *o = div.apply(p[0] + p[1] + p[2] + p[3] + half);
+                        *o = div.apply(v(p[0]) + v(p[1]) + v(p[2]) + v(p[3]) + half);
                     }
                 }
                 _ => {
                     for (o, p) in out_full.iter_mut().zip(col.chunks_exact(f)) {
-                        *o = div.apply(p.iter().sum::<u32>() + half);
+                        *o = div.apply(p.iter().map(|&a| v(a)).sum::<u32>() + half);
                     }
                 }
             }
         }
         None => {
             for (o, p) in out_full.iter_mut().zip(col.chunks_exact(f)) {
-                *o = div_f64(p.iter().sum(), c);
+                *o = div_f64(p.iter().map(|&a| v(a)).sum(), c);
             }
         }
     }
     // The partial last block, if any.
     if let Some(o) = out_rest.first_mut() {
         let p = &col[full * f..];
-        *o = div_f64(p.iter().sum(), p.len() as u32 * rows);
+        *o = div_f64(p.iter().map(|&a| v(a)).sum(), p.len() as u32 * rows);
     }
 }
 
@@ -375,6 +402,26 @@ mod tests {
                     let got = bilinear(&frame, ch, px, py);
                     proptest::prop_assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn huge_factors_use_wide_sums() {
+        // f > 257: column sums in u32, block sums above 2^16 pixels (f64 division).
+        for (w, h, max_side) in [(600u32, 300u32, 1usize), (700, 5, 2), (520, 520, 1)] {
+            for fmt in [PixelFormat::Gray8, PixelFormat::Bgr8] {
+                let n = w as usize * h as usize * fmt.bytes_per_pixel();
+                let data: Vec<u8> = (0..n).map(|i| (i * 7919 % 251) as u8 | 0x80).collect();
+                let frame =
+                    Frame::from_raw(FrameLayout::packed(w, h, fmt, Spectrum::Visible), data)
+                        .unwrap();
+                let (a, b) = (
+                    Small::new(&frame, max_side),
+                    Small::new_reference(&frame, max_side),
+                );
+                assert!(a.f > 257);
+                assert_eq!((a.w, a.h, &a.gray, &a.cr), (b.w, b.h, &b.gray, &b.cr));
             }
         }
     }
