@@ -40,7 +40,7 @@ fn cr(r: u8, g: u8, b: u8) -> u8 {
 
 /// Bilinear sample of `ch` at continuous frame position `(x, y)` (pixel centres at integers).
 /// `None` outside the frame.
-#[inline]
+#[inline(always)]
 pub(crate) fn bilinear(frame: &Frame, ch: Channel, x: f32, y: f32) -> Option<f32> {
     let (w, h) = (frame.width() as f32, frame.height() as f32);
     if !(x >= -0.5 && y >= -0.5 && x <= w - 0.5 && y <= h - 0.5) {
