@@ -1,7 +1,9 @@
 //! ROI detection speed (issue 5 target: < 3 ms per 640×480 frame on one core).
 //! Run: `cargo bench --bench roi`. Frames: a drawn hand (tests/common/hand.rs) at 640×480
-//! gray and as BGR, a 1920×1440 one (detection on a downscaled copy), and, when present, the
-//! real 640×480 NIR frame `../shared/realdev/nir-vein/raw/1100_1.bmp`.
+//! gray and as BGR, 1920×1440 and 4000×3000 (12 MP) ones (detection on a downscaled copy), and,
+//! when present, the real 640×480 NIR frame `../shared/realdev/nir-vein/raw/1100_1.bmp`
+//! (`OPENPALM_REALDEV` points elsewhere). Stage timings, with the previous implementations side
+//! by side: `cargo test --release --lib roi::seg::timing -- --ignored --nocapture`.
 
 #[path = "../tests/common/hand.rs"]
 mod hand;
@@ -53,10 +55,12 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     let big = drawn(1920, 1440, 180.0);
+    let huge = drawn(4000, 3000, 375.0);
     let mut frames = vec![
         ("drawn gray 640x480", gray),
         ("drawn bgr 640x480", bgr),
         ("drawn gray 1920x1440", big),
+        ("drawn gray 4000x3000", huge),
     ];
     let nir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/realdev/nir-vein/raw/1100_1.bmp");

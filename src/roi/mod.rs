@@ -496,13 +496,14 @@ fn segment(small: &Small) -> Result<Hand, RoiError> {
     if let Some(cr) = &small.cr {
         cands.push((Channel::Cr, seg::blur(cr, w, h)));
     }
-    let (channel, blurred, t, eta) = cands
+    let (channel, blurred, hist, t, eta) = cands
         .into_iter()
         .map(|(c, b)| {
-            let (t, eta) = seg::otsu(&b);
-            (c, b, t, eta)
+            let hist = seg::histogram(&b);
+            let (t, eta) = seg::otsu_hist(&hist);
+            (c, b, hist, t, eta)
         })
-        .max_by(|a, b| a.3.total_cmp(&b.3))
+        .max_by(|a, b| a.4.total_cmp(&b.4))
         .expect("at least the gray channel");
     let no_hand = |frac: f32| RoiError::NoHand {
         hand_fraction: frac,
@@ -527,9 +528,12 @@ fn segment(small: &Small) -> Result<Hand, RoiError> {
     // a dim class (≥ 2 % of the frame), grow the hand into the dim class (hysteresis), unless
     // that leaks into the background (area more than doubles).
     if channel == Channel::Gray && small.cr.is_none() {
-        let lower: Vec<u8> = blurred.iter().copied().filter(|&v| v <= t).collect();
-        let (t2, eta2) = seg::otsu(&lower);
-        let dim = blurred.iter().filter(|&&v| v > t2 && v <= t).count();
+        // Otsu on the values ≤ t: their histogram.
+        let mut lower = hist;
+        lower[t as usize + 1..].fill(0);
+        let (t2, eta2) = seg::otsu_hist(&lower);
+        let dim: u64 = lower.iter().skip(t2 as usize + 1).sum();
+        let dim = dim as usize;
         if eta2 > 0.75 && t2 < t && dim * 50 > blurred.len() {
             let (m2, a2) = threshold_mask(t2);
             let keeps_seed = mask
