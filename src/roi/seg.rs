@@ -967,9 +967,9 @@ mod timing {
              holes {t_fill:.0}/{o_fill:.0}, distance {t_dist:.0}/{o_dist:.0})"
         );
         if let Ok(hand) = segment(&small)
-            && let Ok(found) = find_landmarks(&small, &hand)
+            && let Ok(found) = find_landmarks(frame, &small, &hand)
         {
-            let t_lm = time(n, || find_landmarks(&small, &hand).is_ok());
+            let t_lm = time(n, || find_landmarks(frame, &small, &hand).is_ok());
             let t_ref = time(n, || refine(frame, &small, &hand, &found));
             let lm = refine(frame, &small, &hand, &found);
             let t_ext = time(n, || extract(frame, &small, &hand, lm, 128));
