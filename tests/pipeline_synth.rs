@@ -369,3 +369,90 @@ fn enrol_refuses_captures_with_different_modalities() {
         }
     );
 }
+
+/// A crease extractor that accepts only 64 px ROIs (an integrator's extractor whose ROI size
+/// does not match the detector's 128 px patches).
+struct Narrow(openpalm::features::OrientedCodeExtractor);
+
+impl openpalm::features::FeatureExtractor for Narrow {
+    fn modality(&self) -> Modality {
+        self.0.modality()
+    }
+    fn algorithm(&self) -> openpalm::Algorithm {
+        self.0.algorithm()
+    }
+    fn geometry(&self) -> openpalm::Geometry {
+        self.0.geometry()
+    }
+    fn roi_side(&self) -> usize {
+        64
+    }
+    fn extract_into(
+        &mut self,
+        roi: &openpalm::features::RoiImage,
+        code: &mut [u64],
+        mask: &mut [u64],
+    ) -> Result<(), openpalm::features::FeatureError> {
+        if roi.side() != 64 {
+            return Err(openpalm::features::FeatureError::SideOutOfRange {
+                side: roi.side(),
+                min: 64,
+                max: 64,
+            });
+        }
+        self.0.extract_into(roi, code, mask)
+    }
+}
+
+/// The stage-combination errors an integrator can make with the builder are reported with the
+/// modality and the stage's own error, for extract and for enrol, before anything is stored.
+#[test]
+fn mismatched_stages_give_typed_errors() {
+    let g = generator();
+    let (v, n) = frames(&g, ALICE, 0);
+    let presentation = Presentation::new(&v, &n);
+
+    let mut narrow = Pipeline::default()
+        .with_crease_extractor(Narrow(openpalm::features::OrientedCodeExtractor::bocv()));
+    match narrow.extract(&presentation) {
+        Err(PipelineError::Features { modality, source }) => {
+            assert_eq!(modality, Modality::Crease);
+            assert_eq!(
+                source,
+                openpalm::features::FeatureError::SideOutOfRange {
+                    side: 128,
+                    min: 64,
+                    max: 64
+                }
+            );
+        }
+        other => panic!("expected a Features error, got {other:?}"),
+    }
+    // A NIR-only presentation never reaches the crease slot, so it still works.
+    assert!(narrow.extract(&Presentation::nir_only(&n)).is_ok());
+
+    let mut swapped =
+        Pipeline::default().with_crease_extractor(openpalm::features::MaxCurvatureVein::default());
+    assert_eq!(
+        swapped.extract(&presentation).unwrap_err(),
+        PipelineError::ExtractorModality {
+            slot: Modality::Crease,
+            produced: Modality::Vein,
+        }
+    );
+    let frames3: Vec<(Frame, Frame)> = (0..3).map(|s| frames(&g, ALICE, s)).collect();
+    let pres: Vec<Presentation<'_>> = frames3
+        .iter()
+        .map(|(v, n)| Presentation::new(v, n))
+        .collect();
+    match swapped.enrol(&pres) {
+        Err(PipelineError::Capture { capture, source }) => {
+            assert_eq!(capture, 0);
+            assert!(
+                matches!(*source, PipelineError::ExtractorModality { .. }),
+                "{source}"
+            );
+        }
+        other => panic!("expected a Capture error, got {other:?}"),
+    }
+}

@@ -118,6 +118,12 @@ impl SubjectGallery {
         Ok(())
     }
 
+    /// Moves the reference counter (tests of the exhaustion path only).
+    #[cfg(test)]
+    pub(super) fn set_next_reference(&mut self, next: u64) {
+        self.next_reference = next;
+    }
+
     /// Adds a subject with its first enrolment and its metadata (at most the gallery's
     /// metadata limit). Nothing is added on error.
     pub fn add_subject(
@@ -185,10 +191,11 @@ impl SubjectGallery {
             for t in enrolment.references(modality) {
                 let gallery = self.galleries[m].get_or_insert_with(|| Gallery::like(t));
                 let r = self.next_reference;
+                let next = r.checked_add(1).ok_or(PipelineError::GalleryFull(r))?;
                 gallery
                     .add(r, t)
                     .map_err(|source| PipelineError::Matching { modality, source })?;
-                self.next_reference = r.checked_add(1).ok_or(PipelineError::GalleryFull(r))?;
+                self.next_reference = next;
                 self.owners.insert(r, id.clone());
                 added.push((m, r));
             }

@@ -50,11 +50,11 @@ pub use trace::{
     Artefact, FolderSink, FolderSinkError, NoTrace, Stage, TraceError, TraceKey, TraceSink,
 };
 
+use crate::Spectrum;
 use crate::features::{FeatureError, FeatureExtractor, MaxCurvatureVein, OrientedCodeExtractor};
 use crate::matching::{Comparison, ComparisonOutcome, Matcher, MatchingError};
 use crate::roi::{QualityReport, RoiError};
 use crate::{ConfigError, Frame, FullHandDetector, Modality, PalmTemplate, RoiDetector, RoiImage};
-use crate::{Spectrum, TemplateError};
 
 /// The two modalities, in the order the pipeline reports them.
 pub const MODALITIES: [Modality; 2] = [Modality::Crease, Modality::Vein];
@@ -106,9 +106,6 @@ pub enum PipelineError {
         /// What its extractor produced.
         produced: Modality,
     },
-    /// Template construction failed (an extractor's output did not fit its own geometry).
-    #[error("template: {0}")]
-    Template(#[from] TemplateError),
     /// A comparison or gallery operation was refused (templates not comparable with each
     /// other or with the gallery, duplicate reference ids). **Whose fault:** the integrator
     /// (mixing templates of different algorithms or stage settings).
@@ -200,8 +197,10 @@ pub enum PipelineError {
     /// A subject id is not in the gallery. **Whose fault:** the caller.
     #[error("subject {0} is not in the gallery")]
     UnknownSubject(SubjectId),
-    /// A gallery holds at most `u32::MAX` references per modality.
-    #[error("the gallery is full: {0} references")]
+    /// The gallery's reference numbering (one `u64` counter over all modalities, never reused)
+    /// is exhausted; nothing was added. **Whose fault:** nobody's in practice (2⁶⁴ references);
+    /// reported rather than wrapped so that a reference id is never given out twice.
+    #[error("the gallery is full: reference id {0} is the last one")]
     GalleryFull(u64),
 }
 

@@ -293,6 +293,28 @@ fn gallery_of(p: &Pipeline, ids: &[u64]) -> SubjectGallery {
 }
 
 #[test]
+fn exhausted_reference_ids_refuse_the_subject_and_roll_back() {
+    let p = pipeline();
+    let mut g = gallery_of(&p, &[1]);
+    g.set_next_reference(u64::MAX - 1);
+    // Three crease + three vein references need six ids; only two are left.
+    let err = g
+        .add_subject(SubjectId::Number(2), &enrolment_of(2), vec![])
+        .unwrap_err();
+    assert!(matches!(err, PipelineError::GalleryFull(_)), "{err}");
+    assert!(!g.contains(&SubjectId::Number(2)));
+    assert_eq!(g.len(), 1);
+    assert_eq!(g.reference_count(Modality::Crease), 3);
+    assert_eq!(g.reference_count(Modality::Vein), 3);
+    let err = g
+        .add_enrolment(&SubjectId::Number(1), &enrolment_of(1))
+        .unwrap_err();
+    assert!(matches!(err, PipelineError::GalleryFull(_)), "{err}");
+    assert_eq!(g.enrolment_count(&SubjectId::Number(1)), Some(1));
+    assert_eq!(g.reference_count(Modality::Crease), 3);
+}
+
+#[test]
 fn identify_ranks_the_mated_subject_first() {
     let p = pipeline();
     let g = gallery_of(&p, &[1, 2, 3, 4, 5, 6]);
