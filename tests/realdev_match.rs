@@ -7,11 +7,8 @@
 //!   (`Threshold::default()`, FMR 1e-6, vein-only row of the calibration table).
 //!
 //! ```text
-//! cargo test --release --test realdev_match -- --nocapture --include-ignored
+//! cargo test --release --test realdev_match -- --nocapture
 //! ```
-//!
-//! The NIR check fails today (ROI of one frame mirrored) and is `#[ignore]`d with the measured
-//! figures; see its comment.
 
 use std::path::{Path, PathBuf};
 
@@ -125,16 +122,11 @@ fn every_tommy_photo_is_closer_to_every_other_tommy_photo_than_to_eddy() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Measured 2026-12-04 (default pipeline, `Threshold::default()` = FMR 1e-6, vein-only row:
-/// distance ≤ 0.3639): frames 1, 2, 4, 5 match each other (0.157–0.260), but frame
-/// `1100_3.bmp` matches none (0.422, 0.431, 0.429, 0.445 against 1, 2, 4, 5). Cause: **ROI
-/// detection**, not the extractor — on `1100_3` the detector orders the finger valleys the
-/// other way round (k1 at x = 290, k2 at x = 126 where the other four frames have k1 on the
-/// left), so its ROI is the mirror image of the others'. Mirroring that ROI patch by hand gives
-/// 0.298, 0.225, 0.208, 0.298 against 1, 2, 4, 5: all matches. The handedness / finger-end
-/// decision is the roi module's (issue 4).
+/// Default pipeline, `Threshold::default()` = FMR 1e-6, vein-only row: distance ≤ 0.3639.
+/// History: until the roi side vote gained its thenar-reach cue, `1100_3.bmp`'s ROI was the
+/// mirror image of the others' (valley order flipped; 0.42–0.45 against the other four).
+/// Measured 2026-12-04 after the fix: all ten pairs 0.195–0.298.
 #[test]
-#[ignore = "fails: ROI of nir-vein/raw/1100_3.bmp is mirrored (valley order flipped), vein distances 0.42-0.45 to the other four; see the comment"]
 fn the_five_nir_frames_all_match_each_other_at_the_default_operating_point() {
     let Some(root) = realdev() else { return };
     let mut p = Pipeline::default();
