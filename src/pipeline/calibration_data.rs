@@ -12,24 +12,24 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 ///
 /// | target FMR | crease alone | vein alone | crease + vein fused |
 /// |---|---|---|---|
-/// | 1e-2 | ≥ 3.045 (d ≤ 0.4231), 39654 false matches, FNMR 0.60 % | ≥ 2.906 (d ≤ 0.4123), 39584 false matches, FNMR 0.30 % | ≥ 2.367, 39520 false matches, FNMR 0.00 % |
-/// | 1e-3 | ≥ 4.075 (d ≤ 0.4107), 3945 false matches, FNMR 0.60 % | ≥ 3.926 (d ≤ 0.3960), 3948 false matches, FNMR 0.30 % | ≥ 3.131, 3951 false matches, FNMR 0.03 % |
-/// | 1e-4 | ≥ 4.959 (d ≤ 0.4001), 396 false matches, FNMR 0.60 % | ≥ 4.821 (d ≤ 0.3817), 394 false matches, FNMR 0.35 % | ≥ 3.794, 395 false matches, FNMR 0.03 % |
-/// | 1e-5 | ≥ 5.727 (d ≤ 0.3909), 39 false matches, FNMR 0.60 % | ≥ 5.603 (d ≤ 0.3692), 39 false matches, FNMR 0.35 % | ≥ 4.369, 38 false matches, FNMR 0.03 % |
-/// | 1e-6 | ≥ 6.567 (d ≤ 0.3808), 3 false matches, FNMR 0.60 % | ≥ 6.205 (d ≤ 0.3595), 3 false matches, FNMR 0.35 % | ≥ 4.929, 3 false matches, FNMR 0.05 % |
+/// | 1e-2 | ≥ 3.045 (d ≤ 0.4231), 39665 false matches, FNMR 0.60 % | ≥ 2.906 (d ≤ 0.4123), 39589 false matches, FNMR 0.30 % | ≥ 2.367, 39520 false matches, FNMR 0.00 % |
+/// | 1e-3 | ≥ 4.075 (d ≤ 0.4107), 3945 false matches, FNMR 0.60 % | ≥ 3.926 (d ≤ 0.3960), 3953 false matches, FNMR 0.30 % | ≥ 3.131, 3952 false matches, FNMR 0.00 % |
+/// | 1e-4 | ≥ 4.959 (d ≤ 0.4001), 396 false matches, FNMR 0.60 % | ≥ 4.821 (d ≤ 0.3817), 394 false matches, FNMR 0.33 % | ≥ 3.794, 395 false matches, FNMR 0.00 % |
+/// | 1e-5 | ≥ 5.727 (d ≤ 0.3909), 39 false matches, FNMR 0.60 % | ≥ 5.603 (d ≤ 0.3692), 39 false matches, FNMR 0.33 % | ≥ 4.369, 38 false matches, FNMR 0.00 % |
+/// | 1e-6 | ≥ 6.625 (d ≤ 0.3801), 3 false matches, FNMR 0.60 % | ≥ 6.205 (d ≤ 0.3595), 3 false matches, FNMR 0.33 % | ≥ 4.929, 3 false matches, FNMR 0.03 % |
 ///
-/// Counts (mated / non-mated) and EER: crease 3979 / 3975021, EER 0.603 %; vein 3973 / 3969027, EER 0.302 %; fused 3956 / 3952044, EER 0.025 %.
+/// Counts (mated / non-mated) and EER: crease 3979 / 3975021, EER 0.603 %; vein 3973 / 3969027, EER 0.302 %; fused 3956 / 3952044, EER 0.000 %.
 ///
 /// Capture pairs (single distances, for the enrolment consistency check), maximum
 /// distance per target FMR:
 ///
 /// | target FMR | crease | vein |
 /// |---|---|---|
-/// | 1e-2 | ≤ 0.4285, FNMR 1.70 % | ≤ 0.4181, FNMR 0.49 % |
-/// | 1e-3 | ≤ 0.4157, FNMR 1.95 % | ≤ 0.4017, FNMR 0.51 % |
-/// | 1e-4 | ≤ 0.4049, FNMR 2.12 % | ≤ 0.3868, FNMR 0.59 % |
-/// | 1e-5 | ≤ 0.3957, FNMR 2.34 % | ≤ 0.3743, FNMR 0.71 % |
-/// | 1e-6 | ≤ 0.3845, FNMR 2.76 % | ≤ 0.3633, FNMR 0.83 % |
+/// | 1e-2 | ≤ 0.4285, FNMR 1.67 % | ≤ 0.4181, FNMR 0.49 % |
+/// | 1e-3 | ≤ 0.4157, FNMR 1.92 % | ≤ 0.4017, FNMR 0.49 % |
+/// | 1e-4 | ≤ 0.4049, FNMR 2.09 % | ≤ 0.3868, FNMR 0.54 % |
+/// | 1e-5 | ≤ 0.3957, FNMR 2.31 % | ≤ 0.3743, FNMR 0.66 % |
+/// | 1e-6 | ≤ 0.3845, FNMR 2.73 % | ≤ 0.3633, FNMR 0.78 % |
 ///
 /// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v1.0; vein algorithm 512 v1.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 21 / 4000, vein 27 / 4000 captures (missing from that modality only).
 ///
@@ -51,8 +51,8 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
             Measured {
                 target_fmr: 0.01,
                 threshold: 3.045027665619861,
-                false_matches: 39654,
-                fmr: 0.009975796354283412,
+                false_matches: 39665,
+                fmr: 0.009978563635261298,
                 fnmr: 0.006031666247800955,
             },
             Measured {
@@ -78,7 +78,7 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
             },
             Measured {
                 target_fmr: 1e-6,
-                threshold: 6.56710816777042,
+                threshold: 6.624829931972789,
                 false_matches: 3,
                 fmr: 7.547129939690885e-7,
                 fnmr: 0.006031666247800955,
@@ -93,15 +93,15 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
             Measured {
                 target_fmr: 0.01,
                 threshold: 2.9058263971462535,
-                false_matches: 39584,
-                fmr: 0.009973225175842844,
+                false_matches: 39589,
+                fmr: 0.009974484930437611,
                 fnmr: 0.003020387616410773,
             },
             Measured {
                 target_fmr: 0.001,
                 threshold: 3.926436781609196,
-                false_matches: 3948,
-                fmr: 0.0009947022280271714,
+                false_matches: 3953,
+                fmr: 0.0009959619826219372,
                 fnmr: 0.003020387616410773,
             },
             Measured {
@@ -109,63 +109,63 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
                 threshold: 4.820833333333333,
                 false_matches: 394,
                 fmr: 9.926866206755459e-5,
-                fnmr: 0.003523785552479235,
+                fnmr: 0.0032720865844450037,
             },
             Measured {
                 target_fmr: 1e-5,
                 threshold: 5.60310960591133,
                 false_matches: 39,
                 fmr: 9.826085839174185e-6,
-                fnmr: 0.003523785552479235,
+                fnmr: 0.0032720865844450037,
             },
             Measured {
                 target_fmr: 1e-6,
                 threshold: 6.204761904761904,
                 false_matches: 3,
                 fmr: 7.558527568595527e-7,
-                fnmr: 0.003523785552479235,
+                fnmr: 0.0032720865844450037,
             },
         ],
     },
     fused: ScoreCalibration {
         mated: 3956,
         non_mated: 3952044,
-        eer: 0.0002527805864509606,
+        eer: 3.036403440852379e-6,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.367001122058019,
+                threshold: 2.367174843831764,
                 false_matches: 39520,
                 fmr: 0.009999888665207169,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 3.131120869647594,
-                false_matches: 3951,
-                fmr: 0.0009997358329006459,
-                fnmr: 0.0002527805864509606,
+                threshold: 3.1313343471646538,
+                false_matches: 3952,
+                fmr: 0.0009999888665207168,
+                fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.0001,
                 threshold: 3.7935357891656007,
                 false_matches: 395,
                 fmr: 9.994827992805749e-5,
-                fnmr: 0.0002527805864509606,
+                fnmr: 0.0,
             },
             Measured {
                 target_fmr: 1e-5,
                 threshold: 4.369325595238093,
                 false_matches: 38,
                 fmr: 9.615277562699201e-6,
-                fnmr: 0.0002527805864509606,
+                fnmr: 0.0,
             },
             Measured {
                 target_fmr: 1e-6,
                 threshold: 4.929392185124369,
                 false_matches: 3,
                 fmr: 7.591008602130948e-7,
-                fnmr: 0.0005055611729019212,
+                fnmr: 0.0002527805864509606,
             },
         ],
     },
@@ -173,42 +173,42 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
         crease: ScoreCalibration {
             mated: 5938,
             non_mated: 7908293,
-            eer: 0.016503873358033008,
+            eer: 0.016167059616032334,
             points: [
                 Measured {
                     target_fmr: 0.01,
-                    threshold: 0.428475935828877,
-                    false_matches: 79026,
-                    fmr: 0.009992801227774439,
-                    fnmr: 0.017009093971034017,
+                    threshold: 0.4284722222222222,
+                    false_matches: 79038,
+                    fmr: 0.009994318622236176,
+                    fnmr: 0.016672280229033345,
                 },
                 Measured {
                     target_fmr: 0.001,
-                    threshold: 0.4156706507304117,
-                    false_matches: 7903,
-                    fmr: 0.0009993307025928351,
-                    fnmr: 0.01953519703603907,
+                    threshold: 0.41566799822458944,
+                    false_matches: 7901,
+                    fmr: 0.0009990778035158787,
+                    fnmr: 0.019198383294038397,
                 },
                 Measured {
                     target_fmr: 0.0001,
                     threshold: 0.40485312899106,
                     false_matches: 790,
                     fmr: 9.989513539774006e-5,
-                    fnmr: 0.021219265746042437,
+                    fnmr: 0.020882452004041766,
                 },
                 Measured {
                     target_fmr: 1e-5,
                     threshold: 0.3957307060755337,
                     false_matches: 79,
                     fmr: 9.989513539774008e-6,
-                    fnmr: 0.023408555069046818,
+                    fnmr: 0.023071741327046143,
                 },
                 Measured {
                     target_fmr: 1e-6,
                     threshold: 0.38453299057412166,
                     false_matches: 7,
                     fmr: 8.851467693470638e-7,
-                    fnmr: 0.02761872684405524,
+                    fnmr: 0.027281913102054564,
                 },
             ],
         },
@@ -220,37 +220,37 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
                 Measured {
                     target_fmr: 0.01,
                     threshold: 0.41810344827586204,
-                    false_matches: 78394,
-                    fmr: 0.009942859693990147,
+                    false_matches: 78423,
+                    fmr: 0.009946537818988561,
                     fnmr: 0.0048936888288896386,
                 },
                 Measured {
                     target_fmr: 0.001,
                     threshold: 0.40166666666666667,
-                    false_matches: 7859,
-                    fmr: 0.000996771874570357,
-                    fnmr: 0.005062436719541006,
+                    false_matches: 7865,
+                    fmr: 0.0009975328659493393,
+                    fnmr: 0.0048936888288896386,
                 },
                 Measured {
                     target_fmr: 0.0001,
                     threshold: 0.3867816091954023,
-                    false_matches: 786,
-                    fmr: 9.96898706466854e-5,
-                    fnmr: 0.00590617617279784,
+                    false_matches: 787,
+                    fmr: 9.981670254318245e-5,
+                    fnmr: 0.005399932500843739,
                 },
                 Measured {
                     target_fmr: 1e-5,
                     threshold: 0.374256837098692,
                     false_matches: 78,
                     fmr: 9.892887926770307e-6,
-                    fnmr: 0.007087411407357408,
+                    fnmr: 0.0065811677354033074,
                 },
                 Measured {
                     target_fmr: 1e-6,
                     threshold: 0.3633004926108374,
                     false_matches: 7,
                     fmr: 8.878232754793865e-7,
-                    fnmr: 0.008268646641916975,
+                    fnmr: 0.0077624029699628755,
                 },
             ],
         },
