@@ -24,8 +24,6 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use openpalm::Geometry;
 use openpalm::matching::bench_support::{self as bs, gallery, probe};
 use openpalm::matching::{Backend, MatchConfig, Matcher, words_as_bytes};
-use rayon::prelude::*;
-use simsimd::BinarySimilarity;
 
 fn one_to_one(c: &mut Criterion) {
     let cfg = MatchConfig::default();
@@ -134,18 +132,7 @@ fn one_to_n(c: &mut Criterion) {
     let (rows, row_words) = (big.row_buffer(), big.row_words());
     for (threads, pool) in &pools {
         group.bench_function(format!("{threads}t/simsimd_hamming"), |bench| {
-            bench.iter(|| {
-                pool.install(|| {
-                    rows.par_chunks(row_words * 1024)
-                        .map(|chunk| {
-                            chunk
-                                .chunks_exact(row_words)
-                                .map(|r| u8::hamming(probe_bytes, words_as_bytes(r)).unwrap())
-                                .fold(f64::MAX, f64::min)
-                        })
-                        .reduce(|| f64::MAX, f64::min)
-                })
-            })
+            bench.iter(|| pool.install(|| bs::simsimd_min_hamming(rows, row_words, probe_bytes)))
         });
         group.bench_function(format!("{threads}t/unshifted_scan"), |bench| {
             bench.iter(|| black_box(big.search_in(pool, &unshifted, 10).unwrap()))

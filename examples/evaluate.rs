@@ -502,13 +502,7 @@ fn run_fused_pipeline(
     label: &str,
 ) -> Result<(), String> {
     let config = MatchConfig::default();
-    let plan = match args.non_mated {
-        None => NonMatedPlan::All,
-        Some(count) => NonMatedPlan::Sample {
-            count,
-            seed: args.seed,
-        },
-    };
+    let plan = non_mated_plan(args);
     let parameters = if args.fusion_development {
         fusion::FusionParameters::Development
     } else {
@@ -622,13 +616,7 @@ fn run_pipeline(args: &Args, templates: &Templates, label: &str) -> Result<(), S
         .find_map(|e| e.template.as_ref().ok())
         .map_or("none".into(), |t| t.algorithm().to_string());
     let config = MatchConfig::default();
-    let plan = match args.non_mated {
-        None => NonMatedPlan::All,
-        Some(count) => NonMatedPlan::Sample {
-            count,
-            seed: args.seed,
-        },
-    };
+    let plan = non_mated_plan(args);
     let progress = Progress::new("comparing", 0, true);
     let result = experiment::run_comparisons(&entries, &config, plan, &progress)
         .map_err(|e| e.to_string())?;
@@ -922,5 +910,16 @@ mod tests {
                 .unwrap_err()
                 .contains("does not fit")
         );
+    }
+}
+
+/// The non-mated pairs `--non-mated` asks for: all, or a seeded sample of `count`.
+fn non_mated_plan(args: &Args) -> NonMatedPlan {
+    match args.non_mated {
+        None => NonMatedPlan::All,
+        Some(count) => NonMatedPlan::Sample {
+            count,
+            seed: args.seed,
+        },
     }
 }

@@ -22,8 +22,6 @@ use std::time::Instant;
 use openpalm::Geometry;
 use openpalm::matching::bench_support::{self as bs, Rng};
 use openpalm::matching::{Backend, Gallery, MatchConfig, Matcher, words_as_bytes};
-use rayon::prelude::*;
-use simsimd::BinarySimilarity;
 
 /// The per-core ceiling measured for this machine (shifted comparisons/s, default geometry).
 const CEILING_PER_CORE: f64 = 8.6e6;
@@ -276,16 +274,7 @@ fn bandwidth(big: &Gallery) {
     let bytes = (rows.len() * 8) as f64;
     for (threads, pool) in &pools {
         let mut simsimd = || {
-            let best = pool.install(|| {
-                rows.par_chunks(row_words * 1024)
-                    .map(|chunk| {
-                        chunk
-                            .chunks_exact(row_words)
-                            .map(|r| u8::hamming(probe_bytes, words_as_bytes(r)).unwrap())
-                            .fold(f64::MAX, f64::min)
-                    })
-                    .reduce(|| f64::MAX, f64::min)
-            });
+            let best = pool.install(|| bs::simsimd_min_hamming(rows, row_words, probe_bytes));
             black_box(best);
         };
         let mut ours = || {

@@ -97,3 +97,23 @@ pub fn set_prefetch_rows(shifted: usize, single: usize) {
     kernels::PREFETCH_ROWS[0].store(shifted, Ordering::Relaxed);
     kernels::PREFETCH_ROWS[1].store(single, Ordering::Relaxed);
 }
+
+/// The bandwidth baseline: simsimd's binary Hamming distance (no mask, no shift) of
+/// `probe_bytes` against every `row_words`-word row of `rows`, minimised, in parallel on the
+/// current rayon pool (run it inside `pool.install`). The same bytes the unshifted masked scan
+/// streams, so the ratio of the two is the masked scan's fraction of the bandwidth limit.
+pub fn simsimd_min_hamming(rows: &[u64], row_words: usize, probe_bytes: &[u8]) -> f64 {
+    use rayon::prelude::*;
+    use simsimd::BinarySimilarity;
+    rows.par_chunks(row_words * 1024)
+        .map(|chunk| {
+            chunk
+                .chunks_exact(row_words)
+                .map(|r| {
+                    u8::hamming(probe_bytes, kernels::words_as_bytes(r))
+                        .expect("probe and rows have the same length")
+                })
+                .fold(f64::MAX, f64::min)
+        })
+        .reduce(|| f64::MAX, f64::min)
+}

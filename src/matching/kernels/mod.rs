@@ -62,6 +62,16 @@ pub(crate) trait ShiftSink {
     fn offer(&mut self, s: usize, num: u32, den: u32);
 }
 
+/// The length contract of every per-reference entry point ([`run`], [`best`] and the
+/// scalar-native baseline): asserted once per comparison (cheap), so the kernels can index
+/// without further checks.
+#[inline(always)]
+fn check_lengths(layout: &Layout, variants: &[u64], code: &[u64], mask: &[u64]) {
+    assert!(variants.len() >= layout.shifts * layout.stride);
+    assert_eq!(code.len(), layout.planes * layout.words);
+    assert_eq!(mask.len(), layout.words);
+}
+
 /// Runs the backend's kernel. The caller guarantees `backend` is available on this CPU (the
 /// [`Backend`] values a [`super::Matcher`] holds are checked when it is built), that
 /// `variants.len() ≥ layout.shifts · layout.stride`, `code.len() == planes · words` and
@@ -75,9 +85,7 @@ pub(crate) fn run<S: ShiftSink>(
     mask: &[u64],
     sink: &mut S,
 ) {
-    assert!(variants.len() >= layout.shifts * layout.stride);
-    assert_eq!(code.len(), layout.planes * layout.words);
-    assert_eq!(mask.len(), layout.words);
+    check_lengths(layout, variants, code, mask);
     match backend {
         Backend::Scalar => scalar::scores(layout, variants, code, mask, sink),
         #[cfg(target_arch = "x86_64")]
@@ -130,9 +138,7 @@ pub(crate) fn best(
     mask: &[u64],
     required: u32,
 ) -> Selector {
-    assert!(variants.len() >= layout.shifts * layout.stride);
-    assert_eq!(code.len(), layout.planes * layout.words);
-    assert_eq!(mask.len(), layout.words);
+    check_lengths(layout, variants, code, mask);
     #[cfg(target_arch = "x86_64")]
     if backend == Backend::Avx512 {
         debug_assert!(Backend::Avx512.is_available());
@@ -248,9 +254,7 @@ pub(crate) fn run_scalar_native<S: ShiftSink>(
     mask: &[u64],
     sink: &mut S,
 ) {
-    assert!(variants.len() >= layout.shifts * layout.stride);
-    assert_eq!(code.len(), layout.planes * layout.words);
-    assert_eq!(mask.len(), layout.words);
+    check_lengths(layout, variants, code, mask);
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vpopcntdq,avx2,popcnt")]
