@@ -4,8 +4,10 @@
 //!
 //! The ROI detector (`openpalm::roi`) produces a square, normalised, gray patch of the palm centre
 //! plus a validity mask; that is a [`RoiImage`]. A [`FeatureExtractor`] turns it into a
-//! [`PalmTemplate`]: `planes` code bits and one mask bit per cell of a `rows × cols` grid (the
-//! default is 32 × 32 cells from a 128 × 128 px ROI, i.e. one cell per 4 × 4 px block).
+//! [`PalmTemplate`]: `planes` code bits and one mask bit per cell of a `rows × cols` grid (from a
+//! 128 × 128 px ROI: 32 × 32 cells of 4 × 4 px for the crease codes, 16 × 16 cells of 8 × 8 px
+//! for the vein codes, whose structures are wider and whose NIR ROI placement errors the
+//! matcher's ±2-cell shift window must absorb).
 //!
 //! # Extractors
 //!
@@ -14,8 +16,8 @@
 //! | [`OrientedCodeExtractor::comp_code`] | crease | [`ALGORITHM_COMP_CODE`] | 32×32×3 | CompCode: winner-take-all dark-line orientation of 6 Gabors, thermometer-coded |
 //! | [`OrientedCodeExtractor::bocv`] | crease | [`ALGORITHM_BOCV`] | 32×32×6 | BOCV: sign of each of the 6 Gabor responses |
 //! | [`OrientedCodeExtractor::double_orientation`] | crease | [`ALGORITHM_DOC`] | 32×32×6 | DOC: the two darkest-line orientations, each thermometer-coded |
-//! | [`OrientedCodeExtractor::vein_bocv`] | vein | [`ALGORITHM_VEIN_BOCV`] | 32×32×6 | BOCV at a coarser scale for NIR veins |
-//! | [`MaxCurvatureVein`] | vein | [`ALGORITHM_VEIN_MAX_CURVATURE`] | 32×32×4 | maximum-curvature vein map: fine and coarse occupancy, valley orientation |
+//! | [`OrientedCodeExtractor::vein_bocv`] | vein | [`ALGORITHM_VEIN_BOCV`] | 16×16×6 | BOCV at a coarser scale for NIR veins |
+//! | [`MaxCurvatureVein`] | vein | [`ALGORITHM_VEIN_MAX_CURVATURE`] | 16×16×4 | maximum-curvature vein map: fine and coarse occupancy, valley orientation |
 //!
 //! All codes are compared with the masked fractional Hamming distance under a joint 2-D cell
 //! shift (`openpalm::matching`); every code is designed so that the Hamming distance of one cell
