@@ -118,3 +118,70 @@ fn mated_closer_than_non_mated() {
         PatternKind::Vein,
     );
 }
+
+/// A 128 px window of a 176 px vein texture at offset `(oy, ox)`: the same palm under an ROI
+/// misplaced by a pure translation.
+fn window(identity: u64, oy: usize, ox: usize) -> openpalm::features::RoiImage {
+    let big = line_texture(PatternKind::Vein, 176, identity, 0, 0.0);
+    let p = big.pixels();
+    openpalm::features::RoiImage::from_fn(128, |r, c| (p[[r + oy, c + ox]], true)).unwrap()
+}
+
+/// Why the vein codes use 16 × 16 cells: the default matcher window is ±2 cells, i.e. ±16 px at
+/// 8-px cells but only ±8 px at 4-px cells. A 14-px ROI translation (11 % of the side, the
+/// size of the NIR detector's larger placement errors) must leave the default vein code of the
+/// same texture far closer than any other texture, and closer than the 32-cell variant of the
+/// same code manages.
+#[test]
+fn vein_codes_absorb_a_14_px_roi_translation() {
+    use openpalm::features::MaxCurvatureVeinParams;
+    use openpalm::matching::{ComparisonOutcome, MatchConfig, Matcher};
+    let distance =
+        |a: &PalmTemplate, b: &PalmTemplate| match Matcher::new(a, &MatchConfig::default())
+            .unwrap()
+            .compare(b)
+            .unwrap()
+        {
+            ComparisonOutcome::Compared(c) => c.distance,
+            o => panic!("{o:?}"),
+        };
+    let fine = MaxCurvatureVein::new(MaxCurvatureVeinParams {
+        grid_cells: 32,
+        ..MaxCurvatureVeinParams::default()
+    })
+    .unwrap();
+    for (name, mut ex) in [
+        (
+            "vein-maxcurv",
+            Box::new(MaxCurvatureVein::default()) as Box<dyn FeatureExtractor>,
+        ),
+        ("vein-bocv", Box::new(OrientedCodeExtractor::vein_bocv())),
+        ("vein-maxcurv 32 cells", Box::new(fine)),
+    ] {
+        let (mut mated, mut non_mated) = (Vec::new(), Vec::new());
+        for id in 0..4 {
+            let a = ex.extract(&window(id, 24, 24)).unwrap();
+            let b = ex.extract(&window(id, 24 + 14, 24 - 14)).unwrap();
+            mated.push(distance(&a, &b));
+            for other in 0..4 {
+                if other != id {
+                    non_mated.push(distance(&a, &ex.extract(&window(other, 24, 24)).unwrap()));
+                }
+            }
+        }
+        let (mm, _, _, mhi) = stats(&mated);
+        let (nm, _, nlo, _) = stats(&non_mated);
+        println!(
+            "{name:>22}: 14-px translation, mated {mm:.3} (max {mhi:.3}); non-mated {nm:.3} (min {nlo:.3})"
+        );
+        if name == "vein-maxcurv 32 cells" {
+            // Beyond its window: the same texture is barely closer than another one.
+            assert!(mm > 0.3, "{name}: mated mean {mm}");
+        } else {
+            assert!(
+                mhi < 0.25 && mhi < nlo - 0.1,
+                "{name}: mated max {mhi}, non-mated min {nlo}"
+            );
+        }
+    }
+}
