@@ -3,10 +3,11 @@
 //! rejected at the EER threshold with their captures' ROI error and blur.
 //!
 //! `cargo run --release --features synth --example vein_lab -- cache FILE [--subjects 200] [--samples 10] [--band nir|visible]`
+//! `cargo run --release --features synth --example vein_lab -- probe nir|visible idN_sK...` (landmarks)
 //! `cargo run --release --features synth --example vein_lab -- eval FILE [--roi detected|truth] [--list N] VARIANT...`
 //!
 //! Variants: `maxcurv` (the default [`MaxCurvatureVein`]), `veinbocv`, `bocv`, `compcode`, `doc`
-//! ([`OrientedCodeExtractor`] presets; keys `grid`, `core`, `minresp`, `fragile`), `maxcurv:sigma=4` (any field of
+//! ([`OrientedCodeExtractor`] presets; keys `grid`, `core`, `minresp`, `fragile`, `omega`, `kappa`, `radius`), `maxcurv:sigma=4` (any field of
 //! [`MaxCurvatureVeinParams`] by `key=value`, comma-separated). The evaluation split is the
 //! second half of the identities, all pairs, as in the `accuracy` example.
 
@@ -176,6 +177,9 @@ fn make(variant: &str) -> Result<Box<dyn FeatureExtractor + Send>, Box<dyn std::
                     "core" => p.core_radius_px = v.parse()?,
                     "minresp" => p.min_response = v.parse()?,
                     "fragile" => p.fragile_fraction = v.parse()?,
+                    "omega" => p.gabor.omega_rad_per_px = v.parse()?,
+                    "kappa" => p.gabor.kappa = v.parse()?,
+                    "radius" => p.gabor.radius_px = v.parse()?,
                     _ => return Err(format!("unknown veinbocv key {k}").into()),
                 }
             }
@@ -230,6 +234,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if cmd == "cache" {
         return cache(path, subjects, samples, visible);
+    }
+    if cmd == "probe" {
+        // `probe band id_sample...`: detected vs true landmarks of single captures.
+        let generator = Generator::new(CaptureOptions::default())?;
+        let detector = FullHandDetector::default();
+        let band = path.as_str();
+        for v in &variants {
+            let (id, s) = v
+                .strip_prefix("id")
+                .and_then(|x| x.split_once("_s"))
+                .ok_or("expected idN_sK")?;
+            let cap = generator.capture(&Identity::from_seed(id.parse()?), s.parse()?);
+            let (img, spectrum) = if band == "visible" {
+                (&cap.visible, Spectrum::Visible)
+            } else {
+                (
+                    &cap.nir,
+                    Spectrum::NearInfrared {
+                        wavelength_nm: openpalm::synth::SYNTHETIC_NIR_WAVELENGTH_NM,
+                    },
+                )
+            };
+            let t = &cap.truth;
+            let tv = t
+                .valleys
+                .map(|[x, y]| format!("({:.0}, {:.0})", x - 0.5, y - 0.5));
+            println!(
+                "{v} {band}: truth side {:?} valleys {tv:?} rot {:.0}° spread {:.2} ROI side {:.0} px",
+                t.side, t.rotation_deg, t.finger_spread, t.roi.side_px
+            );
+            match detector.detect(&Frame::from_gray8(img.clone(), spectrum)?) {
+                Ok(roi) => {
+                    let dv = roi
+                        .landmarks
+                        .valleys()
+                        .map(|p| format!("({:.0}, {:.0})", p.x, p.y));
+                    println!(
+                        "  detected mirrored {} valleys {dv:?} ROI side {:.0} px",
+                        roi.transform.mirrored,
+                        roi.transform.scale() * SIDE as f32
+                    );
+                }
+                Err(e) => println!("  detection failed: {e}"),
+            }
+        }
+        return Ok(());
     }
     let (entries, samples) = load(path)?;
     let ids = entries.len() as u64 / samples;
