@@ -6,8 +6,9 @@ use crate::template::{Algorithm, Geometry, Modality};
 
 use super::filters::{GaborParams, ORIENTATIONS, SampledBank};
 use super::{
-    ALGORITHM_BOCV, ALGORITHM_COMP_CODE, ALGORITHM_DOC, ALGORITHM_VEIN_BOCV, ALGORITHM_VERSION,
-    FeatureError, FeatureExtractor, RoiImage, prepare_output, set_bit,
+    ALGORITHM_BOCV, ALGORITHM_COMP_CODE, ALGORITHM_DOC, ALGORITHM_VEIN_BOCV,
+    CREASE_ALGORITHM_VERSION, FeatureError, FeatureExtractor, RoiImage, algorithm_version,
+    prepare_output, set_bit,
 };
 
 /// How the 6 filter responses of a cell become code bits.
@@ -264,11 +265,11 @@ impl FeatureExtractor for OrientedCodeExtractor {
     }
 
     fn algorithm(&self) -> Algorithm {
-        Algorithm::new(
-            self.params.algorithm_id,
-            ALGORITHM_VERSION.0,
-            ALGORITHM_VERSION.1,
-        )
+        // Ids outside this module's table (a caller's own parameter set) keep the crease
+        // version.
+        let (major, minor) =
+            algorithm_version(self.params.algorithm_id).unwrap_or(CREASE_ALGORITHM_VERSION);
+        Algorithm::new(self.params.algorithm_id, major, minor)
     }
 
     fn geometry(&self) -> Geometry {

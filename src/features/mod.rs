@@ -74,13 +74,31 @@ pub const ALGORITHM_BOCV: u16 = 0x0101;
 /// Version 1.0.
 pub const ALGORITHM_DOC: u16 = 0x0102;
 /// Algorithm id of the maximum-curvature vein code (Miura et al. 2005 vein map, encoded on the
-/// cell grid), 4 planes. Version 1.0.
+/// cell grid), 4 planes. Version 2.0 (see [`VEIN_ALGORITHM_VERSION`]).
 pub const ALGORITHM_VEIN_MAX_CURVATURE: u16 = 0x0200;
-/// Algorithm id of the coarse-scale BOCV vein code on NIR ROIs, 6 planes. Version 1.0.
+/// Algorithm id of the coarse-scale BOCV vein code on NIR ROIs, 6 planes. Version 2.0 (see
+/// [`VEIN_ALGORITHM_VERSION`]).
 pub const ALGORITHM_VEIN_BOCV: u16 = 0x0201;
 
-/// Major and minor version of every extractor in this module.
-pub const ALGORITHM_VERSION: (u16, u16) = (1, 0);
+/// Major and minor version of the crease extractors (CompCode, BOCV, DOC).
+pub const CREASE_ALGORITHM_VERSION: (u16, u16) = (1, 0);
+
+/// Major and minor version of the vein extractors (maximum curvature, vein BOCV).
+///
+/// Major 2: the default code grid went from 32 × 32 to 16 × 16 cells (8-pixel cells on the
+/// 128-pixel ROI), so a version-1 vein template describes a different code. Decoding one with
+/// this build gives [`TemplateError::AlgorithmVersionMismatch`]: re-enrol the subject.
+pub const VEIN_ALGORITHM_VERSION: (u16, u16) = (2, 0);
+
+/// The version this build produces for a built-in algorithm id, or `None` for an id that is not
+/// one of this module's extractors.
+pub const fn algorithm_version(id: u16) -> Option<(u16, u16)> {
+    match id {
+        ALGORITHM_COMP_CODE | ALGORITHM_BOCV | ALGORITHM_DOC => Some(CREASE_ALGORITHM_VERSION),
+        ALGORITHM_VEIN_MAX_CURVATURE | ALGORITHM_VEIN_BOCV => Some(VEIN_ALGORITHM_VERSION),
+        _ => None,
+    }
+}
 
 /// Why an ROI could not be turned into a template.
 ///

@@ -5,7 +5,7 @@ use crate::template::{Algorithm, Geometry, Modality};
 
 use super::maxcurv::{MAX_SIGMA, MIN_SIGMA, MaxCurvScratch};
 use super::{
-    ALGORITHM_VEIN_MAX_CURVATURE, ALGORITHM_VERSION, FeatureError, FeatureExtractor, RoiImage,
+    ALGORITHM_VEIN_MAX_CURVATURE, FeatureError, FeatureExtractor, RoiImage, VEIN_ALGORITHM_VERSION,
     prepare_output, set_bit,
 };
 
@@ -241,8 +241,8 @@ impl FeatureExtractor for MaxCurvatureVein {
     fn algorithm(&self) -> Algorithm {
         Algorithm::new(
             ALGORITHM_VEIN_MAX_CURVATURE,
-            ALGORITHM_VERSION.0,
-            ALGORITHM_VERSION.1,
+            VEIN_ALGORITHM_VERSION.0,
+            VEIN_ALGORITHM_VERSION.1,
         )
     }
 

@@ -194,13 +194,15 @@ impl fmt::Display for Algorithm {
 /// feature extractors register their own ids here.
 pub const BUILTIN_ALGORITHMS: &[(u16, AlgorithmVersion, &str)] = {
     use crate::features as f;
+    const C: AlgorithmVersion =
+        AlgorithmVersion::new(f::CREASE_ALGORITHM_VERSION.0, f::CREASE_ALGORITHM_VERSION.1);
     const V: AlgorithmVersion =
-        AlgorithmVersion::new(f::ALGORITHM_VERSION.0, f::ALGORITHM_VERSION.1);
+        AlgorithmVersion::new(f::VEIN_ALGORITHM_VERSION.0, f::VEIN_ALGORITHM_VERSION.1);
     &[
         (1, AlgorithmVersion::new(1, 0), "openpalm-test-code"),
-        (f::ALGORITHM_COMP_CODE, V, "compcode"),
-        (f::ALGORITHM_BOCV, V, "bocv"),
-        (f::ALGORITHM_DOC, V, "doc"),
+        (f::ALGORITHM_COMP_CODE, C, "compcode"),
+        (f::ALGORITHM_BOCV, C, "bocv"),
+        (f::ALGORITHM_DOC, C, "doc"),
         (f::ALGORITHM_VEIN_MAX_CURVATURE, V, "vein-maxcurv"),
         (f::ALGORITHM_VEIN_BOCV, V, "vein-bocv"),
     ]
