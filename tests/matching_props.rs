@@ -364,6 +364,36 @@ proptest! {
         }
     }
 
+    /// The dedicated default-geometry kernel (AVX-512, 32 × 32 × 3, the default ±2 × ±2 window)
+    /// agrees with the scalar reference through every entry point, including exact ties on the
+    /// fraction (flat codes), all-zero and all-one masks and overlap requirements from 1 cell to
+    /// all of them (none qualifying: the general path's explicit outcome); and with the previous
+    /// default path.
+    #[test]
+    fn default_kernel_equals_the_scalar_reference(
+        ma in mask_kind(), mb in mask_kind(), sa in any::<u64>(), sb in any::<u64>(),
+        flat in any::<bool>(), fraction in 0.0f64..=1.0, cells in 1u32..=1024,
+    ) {
+        let g = Geometry::DEFAULT;
+        let a = maybe_flat(g, ma, sa, flat);
+        let b = maybe_flat(g, mb, sb, flat);
+        let cfg = MatchConfig {
+            min_overlap_fraction: fraction,
+            min_overlap_cells: cells,
+            ..MatchConfig::default()
+        };
+        let want = Matcher::with_backend(&a, &cfg, Backend::Scalar).unwrap().compare(&b).unwrap();
+        for backend in Backend::available() {
+            let m = Matcher::with_backend(&a, &cfg, backend).unwrap();
+            prop_assert_eq!(m.uses_default_kernel(), backend.name() == "avx512");
+            prop_assert_eq!(m.compare(&b).unwrap(), want, "{}", backend);
+            prop_assert_eq!(m.compare_words(b.code_words(), b.mask_words()).unwrap(), want, "{}", backend);
+            if m.uses_default_kernel() {
+                prop_assert_eq!(m.compare_words_previous(b.code_words(), b.mask_words()), want);
+            }
+        }
+    }
+
     /// Gallery top-k (every search entry point, every backend, shifted and single-shift windows,
     /// enough references to fill the eight-row groups of the single-shift scan and leave a
     /// remainder) = comparing each reference with the scalar reference matcher and sorting by

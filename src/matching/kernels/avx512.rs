@@ -336,6 +336,20 @@ fn within(t: __m512i, required: __m512i, bn: __m512i, bd: __m512i) -> __mmask8 {
 #[target_feature(enable = "avx512f")]
 #[inline]
 fn select<const G: usize>(t: &[__m512i; G], groups: usize, required: u32) -> Selector {
+    if let Ok(t4) = <&[__m512i; 4]>::try_from(&t[..]) {
+        // Up to 32 shifts (`G == 4` is known at compile time): one composite-key minimum.
+        debug_assert_eq!(groups, 4);
+        return decode_key(best_key(t4, required), required)
+            .unwrap_or_else(|| select_none(t4, required));
+    }
+    select_lanes(t, groups, required)
+}
+
+/// [`select`] by per-group `f64` quotients, a horizontal minimum and a search for the lane that
+/// holds it (any number of groups; the only selection for windows of more than 32 shifts).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn select_lanes<const G: usize>(t: &[__m512i; G], groups: usize, required: u32) -> Selector {
     let req = _mm512_set1_epi64(i64::from(required));
     let mut lowest = _mm512_set1_pd(f64::INFINITY);
     let mut k = [lowest; G];
@@ -791,4 +805,185 @@ unsafe fn rows_unshifted<const P: usize, const C: usize>(
         }
         i += 8;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Composite-key selection (up to 32 shifts) and the default-geometry kernel.
+// ---------------------------------------------------------------------------------------------
+
+/// Bits of a best-shift key ([`best_key`]) below the fraction: `(2047 − den) · 2¹⁹ + index · 2¹⁴
+/// + num`.
+const KEY_DEN_SHIFT: u32 = 19;
+const KEY_INDEX_SHIFT: u32 = 14;
+const KEY_NUM_MASK: u32 = (1 << KEY_INDEX_SHIFT) - 1;
+const KEY_DEN_MAX: u32 = (1 << (32 - KEY_DEN_SHIFT)) - 1;
+
+/// The best shift of up to 32 (lane `j` of `t[g]` is `num + den · 2³²` of shift `8g + j`, zero
+/// past the last shift) as one 64-bit key whose unsigned minimum is the `Selector` order, found
+/// with one vector minimum and no branch:
+///
+/// ```text
+/// key = bits(f32(num) / f32(den)) · 2³² + (2047 − den) · 2¹⁹ + index · 2¹⁴ + num
+/// ```
+///
+/// with the fraction `+∞` where `den < required`. Requires `den ≤ 1024` and `num < 2¹⁴` (the
+/// [`has_best`] geometries: at most 1 024 cells, at most 8 planes) and at most 32 shifts.
+///
+/// Why the high half orders exactly like the fractions: `num` and `den` convert to `f32`
+/// exactly, a correctly rounded quotient never reverses an order and maps equal fractions to
+/// equal values, and two different fractions with denominators `≤ 1024` differ by at least
+/// `2⁻²⁰`, at least two `f32` steps anywhere below 8 (steps are `≤ 2⁻²¹` there), so they round to
+/// different values (a fraction of exactly 8 is exact, and any other is at most `8 − 2⁻²⁰`). The
+/// bit patterns of non-negative `f32` (and `+∞`) order like their values. Equal fractions leave
+/// the tie to the low half: the larger overlap, then the smaller index, as `Selector` does.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn best_key(t: &[__m512i; 4], required: u32) -> u64 {
+    // 32-bit elements `2j` / `2j + 1` of group `g` are `num` / `den` of shift `8g + j`.
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    let req = _mm512_set1_epi32(required as i32);
+    let inf = _mm512_set1_ps(f32::INFINITY);
+    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let base = _mm512_set1_epi32((KEY_DEN_MAX << KEY_DEN_SHIFT) as i32);
+    // Shifts `16h .. 16h + 16` from groups `2h` and `2h + 1`: the keys as two vectors of eight
+    // 64-bit lanes (in some order: the index travels inside the key).
+    let half = |x: __m512i, y: __m512i, first: i32| {
+        let num = _mm512_permutex2var_epi32(x, even, y);
+        let den = _mm512_permutex2var_epi32(x, odd, y);
+        let ok = _mm512_cmpge_epu32_mask(den, req);
+        // `num`, `den < 2³¹`: the signed conversion is exact.
+        let frac = _mm512_mask_div_ps(inf, ok, _mm512_cvtepi32_ps(num), _mm512_cvtepi32_ps(den));
+        let frac = _mm512_castps_si512(frac);
+        let index = _mm512_slli_epi32::<14>(_mm512_add_epi32(lanes, _mm512_set1_epi32(first)));
+        let low = _mm512_sub_epi32(
+            _mm512_add_epi32(_mm512_or_si512(base, index), num),
+            _mm512_slli_epi32::<19>(den),
+        );
+        _mm512_min_epu64(
+            _mm512_unpacklo_epi32(low, frac),
+            _mm512_unpackhi_epi32(low, frac),
+        )
+    };
+    let m = _mm512_min_epu64(half(t[0], t[1], 0), half(t[2], t[3], 16));
+    _mm512_reduce_min_epu64(m) as u64
+}
+
+/// The selection a [`best_key`] stands for; `None` when no shift had the required overlap.
+#[inline]
+fn decode_key(key: u64, required: u32) -> Option<Selector> {
+    if (key >> 32) as u32 >= f32::INFINITY.to_bits() {
+        return None;
+    }
+    let low = key as u32;
+    let den = KEY_DEN_MAX - (low >> KEY_DEN_SHIFT);
+    let index = (low >> KEY_INDEX_SHIFT) & ((1 << (KEY_DEN_SHIFT - KEY_INDEX_SHIFT)) - 1);
+    Some(Selector::chosen(low & KEY_NUM_MASK, den, index, required))
+}
+
+/// Planes, words per plane and shifts of the default geometry and window.
+const DEFAULT_PLANES: usize = 3;
+const DEFAULT_WORDS: usize = 16;
+const DEFAULT_SHIFTS: usize = 25;
+/// Words of one prepared variant of the default geometry (3 planes + mask, no padding).
+const DEFAULT_STRIDE: usize = (DEFAULT_PLANES + 1) * DEFAULT_WORDS;
+/// Words of all prepared variants of the default geometry and window.
+pub(crate) const DEFAULT_VARIANT_WORDS: usize = DEFAULT_SHIFTS * DEFAULT_STRIDE;
+
+/// Whether [`best_default`] applies: 3 planes of 16 words (32 × 32 cells) and 25 shifts.
+pub(crate) fn is_default(layout: &Layout) -> bool {
+    (
+        layout.planes,
+        layout.words,
+        layout.padded,
+        layout.stride,
+        layout.shifts,
+    ) == (
+        DEFAULT_PLANES,
+        DEFAULT_WORDS,
+        DEFAULT_WORDS,
+        DEFAULT_STRIDE,
+        DEFAULT_SHIFTS,
+    )
+}
+
+/// The default geometry and window (see [`is_default`]) in one function with every size known
+/// at compile time: the reference in registers, the 25 shifts unrolled (the lone 25th first, so
+/// its horizontal sum is off the critical path at the end), the best shift picked by
+/// [`best_key`]. Returns that key (decode with [`decode_default`]). Kept out of line so that
+/// callers can inline the `Matcher` entry points around it; the key comes back in a register.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX512_VPOPCNTDQ.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline(never)]
+pub(crate) unsafe fn best_default(
+    variants: &[u64; DEFAULT_VARIANT_WORDS],
+    code: &[u64; DEFAULT_PLANES * DEFAULT_WORDS],
+    mask: &[u64; DEFAULT_WORDS],
+    required: u32,
+) -> u64 {
+    // Eight words from word `i` of `a`; the slice index is checked at compile time (constant
+    // offsets into arrays), and the load is unaligned.
+    let ld = |a: &[u64], i: usize| -> __m512i {
+        let chunk: &[u64; 8] = a[i..i + 8].try_into().expect("eight words");
+        // SAFETY: `chunk` is eight readable words (64 bytes); `loadu` has no alignment need.
+        unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) }
+    };
+    let (rcode, rmask) = load_reference::<DEFAULT_PLANES, 2>(code, mask);
+    macro_rules! shift {
+        ($s:expr) => {{
+            let b = $s * DEFAULT_STRIDE;
+            packed::<DEFAULT_PLANES, 2>(
+                |p, c| ld(variants, b + p * DEFAULT_WORDS + 8 * c),
+                |c| ld(variants, b + DEFAULT_PLANES * DEFAULT_WORDS + 8 * c),
+                &rcode,
+                &rmask,
+            )
+        }};
+    }
+    let last = _mm512_maskz_set1_epi64(1, _mm512_reduce_add_epi64(shift!(24)));
+    macro_rules! group {
+        ($s:expr) => {
+            hsum8([
+                shift!($s),
+                shift!($s + 1),
+                shift!($s + 2),
+                shift!($s + 3),
+                shift!($s + 4),
+                shift!($s + 5),
+                shift!($s + 6),
+                shift!($s + 7),
+            ])
+        };
+    }
+    let t = [group!(0), group!(8), group!(16), last];
+    best_key(&t, required)
+}
+
+/// The selection of a [`best_default`] key; `None` when no shift had the required overlap (the
+/// caller then takes the general path, which also reports the largest overlap).
+#[inline]
+pub(crate) fn decode_default(key: u64, required: u32) -> Option<Selector> {
+    decode_key(key, required)
+}
+
+/// The default geometry's comparison as it was before [`best_default`] (the general
+/// [`totals`] and the lane-search selection [`select_lanes`], out of line): a benchmark baseline.
+///
+/// # Safety
+/// As [`best_default`].
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline(never)]
+pub(crate) unsafe fn best_default_previous(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Selector {
+    assert!(is_default(layout));
+    // SAFETY: same contract as this function; the default layout was just asserted.
+    let (t, n) = unsafe { totals::<DEFAULT_PLANES, 2, 4>(layout, variants, code, mask) };
+    select_lanes(&t, n, required)
 }
