@@ -335,7 +335,10 @@ fn within(t: __m512i, required: __m512i, bn: __m512i, bd: __m512i) -> __mmask8 {
 /// share the best fraction) are out of line, so that this stays small enough to inline.
 #[target_feature(enable = "avx512f")]
 #[inline]
-fn select<const G: usize>(t: &[__m512i; G], groups: usize, required: u32) -> Selector {
+fn select<const G: usize>(t: &[__m512i; G], groups: usize, required: u32, small: bool) -> Selector {
+    if !small {
+        return select_lanes(t, groups, required);
+    }
     if let Ok(t4) = <&[__m512i; 4]>::try_from(&t[..]) {
         // Up to 32 shifts (`G == 4` is known at compile time): one composite-key minimum.
         debug_assert_eq!(groups, 4);
@@ -539,12 +542,15 @@ unsafe fn totals<const P: usize, const C: usize, const G: usize>(
 }
 
 /// Whether the best-shift kernels cover this layout: 8 or 16 words per plane (512 or 1 024
-/// cells, at most 2¹³ differing bits: the counts fit the lanes) with the common plane counts.
+/// cells) with the common plane counts, or 64 × 64 cells with three planes (64 words per plane:
+/// the reference no longer fits the registers and is re-read from L1; 1.44× the per-shift
+/// kernel). The counts fit the 32-bit halves of the lanes; the composite-key selection takes the
+/// first group (at most 1 024 cells), the lane-search selection the 64 × 64 geometry.
 pub(crate) fn has_best(layout: &Layout) -> bool {
     layout.padded == layout.words
         && matches!(
             (layout.planes, layout.words),
-            (3, 16) | (6, 16) | (1, 16) | (2, 16) | (4, 16) | (3, 8) | (6, 8) | (8, 8)
+            (3, 16) | (6, 16) | (1, 16) | (2, 16) | (4, 16) | (3, 8) | (6, 8) | (8, 8) | (3, 64)
         )
         && layout.shifts.div_ceil(8) <= MAX_GROUPS
 }
@@ -560,6 +566,7 @@ macro_rules! dispatch {
             (4, 16) => $go!(4, 2),
             (3, 8) => $go!(3, 1),
             (6, 8) => $go!(6, 1),
+            (3, 64) => $go!(3, 8),
             _ => $go!(8, 1),
         }
     };
@@ -578,18 +585,17 @@ pub(crate) unsafe fn best(
     mask: &[u64],
     required: u32,
 ) -> Option<Selector> {
-    // Six planes: the reference takes 14 registers, and the eight shifts of a group no longer
-    // fit beside it; the per-shift kernel (`scores`, two shifts per reduction) measured 8 % faster
-    // for a single comparison. (Gallery scans still use `totals`: there the selection is skipped
-    // for most references.)
-    if !has_best(layout) || layout.planes == 6 {
+    // Every best-shift geometry, six planes included: with the composite-key selection six
+    // planes measured 2 % faster here than the per-shift kernel (`scores`), which had been 8 %
+    // faster than the lane-search selection (`matching_report -- 1to1`, 32x32x6 row).
+    if !has_best(layout) {
         return None;
     }
     if layout.shifts.div_ceil(8) == 4 && (layout.planes, layout.words) == (3, 16) {
         // The default geometry and window, inline. SAFETY: same contract as this function;
         // geometry and group count just checked.
         let (t, n) = unsafe { totals::<3, 2, 4>(layout, variants, code, mask) };
-        return Some(select(&t, n, required));
+        return Some(select(&t, n, required, true));
     }
     // SAFETY: same contract as this function.
     Some(unsafe { best_other(layout, variants, code, mask, required) })
@@ -618,7 +624,7 @@ unsafe fn best_other(
             // SAFETY: same contract as this function; geometry matched by `dispatch!`, and
             // `⌈shifts / 8⌉ == 4`.
             let (t, n) = unsafe { totals::<$p, $c, 4>(layout, variants, code, mask) };
-            select(&t, n, required)
+            select(&t, n, required, $c <= 2)
         }};
     }
     dispatch!(layout, go)
@@ -642,7 +648,7 @@ unsafe fn best_wide(
         ($p:literal, $c:literal) => {{
             // SAFETY: same contract as this function; geometry matched by `dispatch!`.
             let (t, n) = unsafe { totals::<$p, $c, MAX_GROUPS>(layout, variants, code, mask) };
-            select(&t, n, required)
+            select(&t, n, required, $c <= 2)
         }};
     }
     dispatch!(layout, go)
@@ -703,7 +709,7 @@ pub(crate) unsafe fn rows_best(
                     any |= within(tg, req, bn, bd);
                 }
                 if any != 0 {
-                    sink.offer(i, select(&t, n, required));
+                    sink.offer(i, select(&t, n, required, $c <= 2));
                 }
             }
         }};
