@@ -589,6 +589,11 @@ pub(crate) unsafe fn best(
     // planes measured 2 % faster here than the per-shift kernel (`scores`), which had been 8 %
     // faster than the lane-search selection (`matching_report -- 1to1`, 32x32x6 row).
     if !has_best(layout) {
+        if has_quarter(layout) && std::arch::is_x86_feature_detected!("avx512vl") {
+            // SAFETY: same contract as this function, AVX-512VL detected just above; the layout
+            // was checked by `has_quarter`.
+            return Some(unsafe { best_quarter(layout, variants, code, mask, required) });
+        }
         return None;
     }
     if layout.shifts.div_ceil(8) == 4 && (layout.planes, layout.words) == (3, 16) {
@@ -992,4 +997,101 @@ pub(crate) unsafe fn best_default_previous(
     // SAFETY: same contract as this function; the default layout was just asserted.
     let (t, n) = unsafe { totals::<DEFAULT_PLANES, 2, 4>(layout, variants, code, mask) };
     select_lanes(&t, n, required)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Four words per plane (256 cells, e.g. 16 × 16): 256-bit vectors (AVX-512VL), which Zen 4 runs
+// in one pass instead of the two of a 512-bit vector whose upper half would be padding.
+// ---------------------------------------------------------------------------------------------
+
+/// Whether [`best_quarter`] covers this layout: four words per plane (padded to eight in the
+/// probe variants), three or six planes, at most [`MAX_GROUPS`] groups of shifts.
+pub(crate) fn has_quarter(layout: &Layout) -> bool {
+    layout.words == 4
+        && layout.padded == 8
+        && matches!(layout.planes, 3 | 6)
+        && layout.shifts.div_ceil(8) <= MAX_GROUPS
+}
+
+/// The best shift for a [`has_quarter`] layout.
+///
+/// # Safety
+/// As [`scores`], the CPU must also support AVX-512VL, and [`has_quarter`] holds.
+#[target_feature(enable = "avx512f,avx512vl,avx512vpopcntdq")]
+#[inline(never)]
+unsafe fn best_quarter(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Selector {
+    // SAFETY (both arms): same contract as this function; plane count matched.
+    if layout.planes == 3 {
+        if layout.shifts.div_ceil(8) == 4 {
+            let (t, n) = unsafe { totals_quarter::<3, 4>(layout, variants, code, mask) };
+            return select(&t, n, required, true);
+        }
+        let (t, n) = unsafe { totals_quarter::<3, MAX_GROUPS>(layout, variants, code, mask) };
+        return select(&t, n, required, true);
+    }
+    let (t, n) = unsafe { totals_quarter::<6, MAX_GROUPS>(layout, variants, code, mask) };
+    select(&t, n, required, true)
+}
+
+/// [`totals`] for four words per plane and `P` planes: per shift, `num + den · 2³²` in four
+/// 64-bit lanes of a 256-bit vector, zero-extended into the eight-shift reduction [`hsum8`].
+///
+/// # Safety
+/// As [`best_quarter`], with `layout.planes == P` and `⌈shifts / 8⌉ ≤ G`.
+#[target_feature(enable = "avx512f,avx512vl,avx512vpopcntdq")]
+#[inline]
+unsafe fn totals_quarter<const P: usize, const G: usize>(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+) -> ([__m512i; G], usize) {
+    debug_assert!(layout.planes == P && has_quarter(layout));
+    let groups = layout.shifts.div_ceil(8);
+    assert!(groups <= G && variants.len() >= layout.shifts * layout.stride);
+    assert!(code.len() >= 4 * P && mask.len() >= 4);
+    // SAFETY: `code` has at least `4P` words and `mask` at least 4 (asserted); unaligned loads.
+    let rmask = unsafe { _mm256_loadu_si256(mask.as_ptr().cast()) };
+    let mut rcode = [rmask; P];
+    for (p, r) in rcode.iter_mut().enumerate() {
+        // SAFETY: as above, plane `p` is words `4p .. 4p + 4`.
+        *r = unsafe { _mm256_loadu_si256(code.as_ptr().add(4 * p).cast()) };
+    }
+    let (stride, base) = (layout.stride, variants.as_ptr());
+    // `num + den · 2³²` of shift `s`, per lane, zero-extended to 512 bits.
+    let packed = |s: usize| -> __m512i {
+        // SAFETY: shift `s < shifts`, so its block of `stride = (P + 1) · 8` words lies inside
+        // `variants` (asserted above); plane `p` starts at word `8p` of the block and its first
+        // four words are the cells (the rest is padding). Unaligned loads.
+        let v = base.wrapping_add(s * stride);
+        let vm = unsafe { _mm256_loadu_si256(v.add(8 * P).cast()) };
+        let m = _mm256_and_si256(vm, rmask);
+        let mut num = _mm256_setzero_si256();
+        for (p, &r) in rcode.iter().enumerate() {
+            // SAFETY: see above.
+            let vc = unsafe { _mm256_loadu_si256(v.add(8 * p).cast()) };
+            let x = _mm256_ternarylogic_epi64::<XOR_AND>(vc, r, m);
+            num = _mm256_add_epi64(num, _mm256_popcnt_epi64(x));
+        }
+        let den = _mm256_slli_epi64::<32>(_mm256_popcnt_epi64(m));
+        _mm512_zextsi256_si512(_mm256_add_epi64(num, den))
+    };
+    let zero = _mm512_setzero_si512();
+    let mut t = [zero; G];
+    for (g, tg) in t.iter_mut().enumerate().take(groups) {
+        let s = 8 * g;
+        let n = (layout.shifts - s).min(8);
+        let mut v = [zero; 8];
+        for (j, vj) in v.iter_mut().enumerate().take(n) {
+            *vj = packed(s + j);
+        }
+        *tg = hsum8(v);
+    }
+    (t, groups)
 }
