@@ -7,6 +7,14 @@
 //! reference is loaded into registers once and stays there for all shifts; other geometries use the
 //! general loop, which reads the reference from L1 and the last partial chunk of each plane with
 //! masked loads.
+//!
+//! Best-shift kernels (the 1:1 comparison and the gallery scans): the counts of eight shifts are
+//! reduced together and the best shift is picked in vector registers. Covered: 8 or 16 words per
+//! plane (reference in registers), 64 words with three planes (reference re-read from L1), and
+//! four words per plane (256-bit vectors, AVX-512VL). Up to 32 shifts of at most 1 024 cells are
+//! selected with one composite-key minimum ([`best_key`]: no branch, no lane search); the default
+//! geometry and window has its own fully unrolled kernel ([`best_default`]) that returns that key
+//! in a register, so that `Matcher::compare` is one call around a few inlined checks.
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the data layout in the SAFETY notes
 

@@ -128,7 +128,8 @@ pub(crate) trait RowSink {
 /// The best shift of `code`/`mask` against the prepared `variants` (what [`run`] with a fresh
 /// [`Selector`] and [`Selector::finish`] gives, bit for bit), with the backend's best-shift kernel
 /// where it has one (AVX-512 for the common geometries: counts kept in vector lanes, best shift
-/// picked with vector instructions). Same contract as [`run`].
+/// picked with vector instructions; see [`best_default`] for the default geometry's own entry
+/// point). Same contract as [`run`].
 #[inline]
 pub(crate) fn best(
     backend: Backend,
