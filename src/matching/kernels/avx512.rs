@@ -632,6 +632,12 @@ unsafe fn best_other(
         // SAFETY: same contract as this function.
         return unsafe { best_wide(layout, variants, code, mask, required) };
     }
+    if layout.shifts == 25 {
+        // SAFETY: same contract as this function, 25 shifts.
+        if let Some(sel) = unsafe { best_window25(layout, variants, code, mask, required) } {
+            return sel;
+        }
+    }
     macro_rules! go {
         ($p:literal, $c:literal) => {{
             // SAFETY: same contract as this function; geometry matched by `dispatch!`, and
@@ -926,11 +932,9 @@ pub(crate) fn is_default(layout: &Layout) -> bool {
     )
 }
 
-/// The default geometry and window (see [`is_default`]) in one function with every size known
-/// at compile time: the reference in registers, the 25 shifts unrolled (the lone 25th first, so
-/// its horizontal sum is off the critical path at the end), the best shift picked by
-/// [`best_key`]. Returns that key (decode with [`decode_default`]). Kept out of line so that
-/// callers can inline the `Matcher` entry points around it; the key comes back in a register.
+/// The default geometry and window (see [`is_default`]): [`window25`] with every size known at
+/// compile time. Returns the best shift's key (decode with [`decode_default`]). Kept out of line so
+/// that callers can inline the `Matcher` entry points around it; the key comes back in a register.
 ///
 /// # Safety
 /// The CPU must support AVX-512F and AVX512_VPOPCNTDQ.
@@ -942,20 +946,37 @@ pub(crate) unsafe fn best_default(
     mask: &[u64; DEFAULT_WORDS],
     required: u32,
 ) -> u64 {
-    // Eight words from word `i` of `a`; the slice index is checked at compile time (constant
-    // offsets into arrays), and the load is unaligned.
+    window25::<DEFAULT_PLANES, 2>(variants, code, mask, required)
+}
+
+/// The ±2 × ±2 window (25 shifts) for `P` planes of `8 · C ≤ 16` words (unpadded variants of
+/// `(P + 1) · 8C` words): the reference in registers, the 25 shifts unrolled (the lone 25th
+/// first, so that its horizontal sum is off the critical path at the end), the best shift as a
+/// [`best_key`]. Panics when the slices are shorter than that layout.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+fn window25<const P: usize, const C: usize>(
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> u64 {
+    let (words, stride) = (8 * C, (P + 1) * 8 * C);
+    assert!(C <= 2 && variants.len() >= 25 * stride);
+    // Eight words from word `i` of `a` (bounds-checked; the offsets are constants after
+    // unrolling), unaligned load.
     let ld = |a: &[u64], i: usize| -> __m512i {
         let chunk: &[u64; 8] = a[i..i + 8].try_into().expect("eight words");
         // SAFETY: `chunk` is eight readable words (64 bytes); `loadu` has no alignment need.
         unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) }
     };
-    let (rcode, rmask) = load_reference::<DEFAULT_PLANES, 2>(code, mask);
+    let (rcode, rmask) = load_reference::<P, C>(code, mask);
     macro_rules! shift {
         ($s:expr) => {{
-            let b = $s * DEFAULT_STRIDE;
-            packed::<DEFAULT_PLANES, 2>(
-                |p, c| ld(variants, b + p * DEFAULT_WORDS + 8 * c),
-                |c| ld(variants, b + DEFAULT_PLANES * DEFAULT_WORDS + 8 * c),
+            let b = $s * stride;
+            packed::<P, C>(
+                |p, c| ld(variants, b + p * words + 8 * c),
+                |c| ld(variants, b + P * words + 8 * c),
                 &rcode,
                 &rmask,
             )
@@ -978,6 +999,36 @@ pub(crate) unsafe fn best_default(
     }
     let t = [group!(0), group!(8), group!(16), last];
     best_key(&t, required)
+}
+
+/// [`window25`] for the other [`has_best`] geometries of at most 16 words per plane, out of line
+/// and dispatched on the geometry; `None` for the others, or when no shift had the required
+/// overlap.
+///
+/// # Safety
+/// As [`best`], with 25 shifts.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline(never)]
+unsafe fn best_window25(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Option<Selector> {
+    debug_assert!(layout.shifts == 25 && has_best(layout));
+    let key = match (layout.planes, layout.words) {
+        (3, 16) => window25::<3, 2>(variants, code, mask, required),
+        (6, 16) => window25::<6, 2>(variants, code, mask, required),
+        (1, 16) => window25::<1, 2>(variants, code, mask, required),
+        (2, 16) => window25::<2, 2>(variants, code, mask, required),
+        (4, 16) => window25::<4, 2>(variants, code, mask, required),
+        (3, 8) => window25::<3, 1>(variants, code, mask, required),
+        (6, 8) => window25::<6, 1>(variants, code, mask, required),
+        (8, 8) => window25::<8, 1>(variants, code, mask, required),
+        _ => return None,
+    };
+    decode_key(key, required)
 }
 
 /// The selection of a [`best_default`] key; `None` when no shift had the required overlap (the
