@@ -711,13 +711,17 @@ pub(crate) unsafe fn rows_best(
     let req = _mm512_set1_epi64(i64::from(required));
     macro_rules! shifted {
         ($p:literal, $c:literal, $g:expr) => {{
+            // SAFETY: same contract as this function; the geometry was matched by `dispatch!`.
+            shifted!($p, $c, $g, |code, mask| unsafe {
+                totals::<$p, $c, $g>(layout, variants, code, mask)
+            })
+        }};
+        ($p:literal, $c:literal, $g:expr, $totals:expr) => {{
             let ahead = ahead.0 * row_bytes;
             for (i, row) in rows.chunks_exact(row_words).enumerate() {
                 prefetch(row.as_ptr().wrapping_byte_add(ahead), row_bytes);
-                // SAFETY: same contract as this function; `row` holds `cw` code words then `w`
-                // mask words; the geometry was matched by `dispatch!`.
-                let (t, n) =
-                    unsafe { totals::<$p, $c, $g>(layout, variants, &row[..cw], &row[cw..cw + w]) };
+                // `row` holds `cw` code words then `w` mask words.
+                let (t, n): ([__m512i; $g], usize) = $totals(&row[..cw], &row[cw..cw + w]);
                 let (bn, bd) = sink.bound();
                 let (bn, bd) = (
                     _mm512_set1_epi64(i64::from(bn)),
@@ -740,6 +744,12 @@ pub(crate) unsafe fn rows_best(
                 unsafe {
                     rows_unshifted::<$p, $c>(variants, rows, row_words, required, ahead.1, sink)
                 }
+            } else if layout.shifts == 25 && $c <= 2 {
+                // The unrolled 25-shift totals (variants of `stride = (P + 1) · 8C` words).
+                shifted!($p, $c, 4, |code, mask| (
+                    totals25::<$p, $c>(variants, code, mask),
+                    4
+                ))
             } else if layout.shifts.div_ceil(8) == 4 {
                 shifted!($p, $c, 4)
             } else {
@@ -961,6 +971,17 @@ fn window25<const P: usize, const C: usize>(
     mask: &[u64],
     required: u32,
 ) -> u64 {
+    best_key(&totals25::<P, C>(variants, code, mask), required)
+}
+
+/// The group totals of [`window25`] (as [`totals`] gives them for 25 shifts).
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+fn totals25<const P: usize, const C: usize>(
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+) -> [__m512i; 4] {
     let (words, stride) = (8 * C, (P + 1) * 8 * C);
     assert!(C <= 2 && variants.len() >= 25 * stride);
     // Eight words from word `i` of `a` (bounds-checked; the offsets are constants after
@@ -997,8 +1018,7 @@ fn window25<const P: usize, const C: usize>(
             ])
         };
     }
-    let t = [group!(0), group!(8), group!(16), last];
-    best_key(&t, required)
+    [group!(0), group!(8), group!(16), last]
 }
 
 /// [`window25`] for the other [`has_best`] geometries of at most 16 words per plane, out of line
