@@ -942,6 +942,64 @@ pub(crate) fn is_default(layout: &Layout) -> bool {
     )
 }
 
+/// `num + den · 2³²` per lane of shift `$s` for `$p` planes of `8 · $c` words (unpadded variants
+/// of `($p + 1) · 8$c` words), loading through `$ld` (one [`packed`] instantiation per expansion:
+/// each is called once and inlined).
+macro_rules! shift25 {
+    ($p:tt, $c:tt, $ld:ident, $v:ident, $rc:ident, $rm:ident, $s:expr) => {
+        packed::<$p, $c>(
+            |p, c| $ld($v, $s * ($p + 1) * 8 * $c + p * 8 * $c + 8 * c),
+            |c| $ld($v, $s * ($p + 1) * 8 * $c + $p * 8 * $c + 8 * c),
+            &$rc,
+            &$rm,
+        )
+    };
+}
+
+/// Eight [`shift25!`] from `$s`, reduced by [`hsum8`].
+macro_rules! group25 {
+    ($p:tt, $c:tt, $ld:ident, $v:ident, $rc:ident, $rm:ident, $s:expr) => {
+        hsum8([
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 1),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 2),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 3),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 4),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 5),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 6),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 7),
+        ])
+    };
+}
+
+/// The group totals of [`window25`] (as [`totals`] gives them for 25 shifts), as a macro so that
+/// they are expanded in place: the kernels around them must not depend on the inliner's
+/// heuristics (an out-of-line call returns the four vectors through memory; measured 4 % slower).
+/// Panics when the slices are shorter than the layout.
+macro_rules! totals25 {
+    ($p:tt, $c:tt, $variants:expr, $code:expr, $mask:expr) => {{
+        let (variants, code, mask): (&[u64], &[u64], &[u64]) = ($variants, $code, $mask);
+        assert!($c <= 2 && variants.len() >= 25 * ($p + 1) * 8 * $c);
+        // Eight words from word `i` of `a` (bounds-checked; the offsets are constants once
+        // unrolled), unaligned load.
+        let ld = |a: &[u64], i: usize| -> __m512i {
+            let chunk: &[u64; 8] = a[i..i + 8].try_into().expect("eight words");
+            // SAFETY: `chunk` is eight readable words (64 bytes); `loadu` has no alignment need.
+            unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) }
+        };
+        let (rcode, rmask) = load_reference::<$p, $c>(code, mask);
+        // The lone 25th shift first, so that its horizontal sum is off the critical path.
+        let last = shift25!($p, $c, ld, variants, rcode, rmask, 24);
+        let last = _mm512_maskz_set1_epi64(1, _mm512_reduce_add_epi64(last));
+        [
+            group25!($p, $c, ld, variants, rcode, rmask, 0),
+            group25!($p, $c, ld, variants, rcode, rmask, 8),
+            group25!($p, $c, ld, variants, rcode, rmask, 16),
+            last,
+        ]
+    }};
+}
+
 /// The default geometry and window (see [`is_default`]): [`window25`] with every size known at
 /// compile time. Returns the best shift's key (decode with [`decode_default`]). Kept out of line so
 /// that callers can inline the `Matcher` entry points around it; the key comes back in a register.
@@ -956,7 +1014,10 @@ pub(crate) unsafe fn best_default(
     mask: &[u64; DEFAULT_WORDS],
     required: u32,
 ) -> u64 {
-    window25::<DEFAULT_PLANES, 2>(variants, code, mask, required)
+    best_key(
+        &totals25!(DEFAULT_PLANES, 2, variants, code, mask),
+        required,
+    )
 }
 
 /// The ±2 × ±2 window (25 shifts) for `P` planes of `8 · C ≤ 16` words (unpadded variants of
@@ -971,10 +1032,10 @@ fn window25<const P: usize, const C: usize>(
     mask: &[u64],
     required: u32,
 ) -> u64 {
-    best_key(&totals25::<P, C>(variants, code, mask), required)
+    best_key(&totals25!(P, C, variants, code, mask), required)
 }
 
-/// The group totals of [`window25`] (as [`totals`] gives them for 25 shifts).
+/// [`totals25!`] as a function (the gallery scan).
 #[target_feature(enable = "avx512f,avx512vpopcntdq")]
 #[inline]
 fn totals25<const P: usize, const C: usize>(
@@ -982,43 +1043,7 @@ fn totals25<const P: usize, const C: usize>(
     code: &[u64],
     mask: &[u64],
 ) -> [__m512i; 4] {
-    let (words, stride) = (8 * C, (P + 1) * 8 * C);
-    assert!(C <= 2 && variants.len() >= 25 * stride);
-    // Eight words from word `i` of `a` (bounds-checked; the offsets are constants after
-    // unrolling), unaligned load.
-    let ld = |a: &[u64], i: usize| -> __m512i {
-        let chunk: &[u64; 8] = a[i..i + 8].try_into().expect("eight words");
-        // SAFETY: `chunk` is eight readable words (64 bytes); `loadu` has no alignment need.
-        unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) }
-    };
-    let (rcode, rmask) = load_reference::<P, C>(code, mask);
-    macro_rules! shift {
-        ($s:expr) => {{
-            let b = $s * stride;
-            packed::<P, C>(
-                |p, c| ld(variants, b + p * words + 8 * c),
-                |c| ld(variants, b + P * words + 8 * c),
-                &rcode,
-                &rmask,
-            )
-        }};
-    }
-    let last = _mm512_maskz_set1_epi64(1, _mm512_reduce_add_epi64(shift!(24)));
-    macro_rules! group {
-        ($s:expr) => {
-            hsum8([
-                shift!($s),
-                shift!($s + 1),
-                shift!($s + 2),
-                shift!($s + 3),
-                shift!($s + 4),
-                shift!($s + 5),
-                shift!($s + 6),
-                shift!($s + 7),
-            ])
-        };
-    }
-    [group!(0), group!(8), group!(16), last]
+    totals25!(P, C, variants, code, mask)
 }
 
 /// [`window25`] for the other [`has_best`] geometries of at most 16 words per plane, out of line
