@@ -459,7 +459,10 @@ impl Matcher {
             self.outcome(&sel)
         }
         #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("the default kernel is x86-64 only")
+        {
+            let _ = (code, mask);
+            unreachable!("the default kernel is x86-64 only")
+        }
     }
 
     /// Whether comparisons take the dedicated AVX-512 default-geometry kernel (benchmarks).
