@@ -3,13 +3,16 @@
 //! ```text
 //! cargo bench --bench matching                       # everything (builds a 10⁶ gallery: 512 MB)
 //! cargo bench --bench matching -- one_to_one         # 1:1 per backend only
+//! cargo bench --bench matching -- one_to_one/32x32x3 # 1:1, default geometry only
 //! ```
 //!
 //! Groups:
 //! - `one_to_one/<geometry>/<backend>`: 1:1 comparisons, ±2 × ±2 shifts, 1 024 cache-resident
 //!   references, one thread; plus `scalar-autovec` (the scalar reference compiled for this CPU's
 //!   vector features) and `<dispatched>-sink` (the dispatched backend through the per-shift sink
-//!   path, i.e. before the best-shift kernels).
+//!   path, i.e. before the best-shift kernels); for the default geometry with AVX-512 also
+//!   `<dispatched>-previous` (the default path before its dedicated kernel: the general best-shift
+//!   kernel and the lane-search selection).
 //! - `one_to_n/<threads>t/<N>`: top-10 gallery search with the dispatched backend, N = 10⁴, 10⁵,
 //!   10⁶, on rayon pools of 1 and 2 threads.
 //! - `bandwidth/<threads>t/{simsimd_hamming,unshifted_scan}`: simsimd's binary Hamming (no mask,
@@ -63,6 +66,18 @@ fn one_to_one(c: &mut Criterion) {
                 black_box(acc)
             })
         });
+        if dispatched.uses_default_kernel() {
+            group.bench_function(format!("{}-previous", dispatched.backend()), |bench| {
+                bench.iter(|| {
+                    let mut acc = 0u64;
+                    for e in refs.iter() {
+                        let o = dispatched.compare_words_previous(e.code, e.mask);
+                        acc += o.comparison().map_or(0, |c| u64::from(c.differing_bits));
+                    }
+                    black_box(acc)
+                })
+            });
+        }
         let m = Matcher::with_backend(&p, &cfg, Backend::Scalar).unwrap();
         group.bench_function("scalar-autovec", |bench| {
             bench.iter(|| {

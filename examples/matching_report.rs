@@ -6,6 +6,7 @@
 //! cargo run --release --example matching_report -- quick    # 1:1 figures and N ≤ 10⁵ only
 //! cargo run --release --example matching_report -- prefetch=2,16   # AVX-512 scan prefetch rows
 //! cargo run --release --example matching_report -- bursts   # 1:1 kernel over short bursts only
+//! cargo run --release --example matching_report -- 1to1     # the 1:1 section only
 //! cargo run --release --example matching_report -- no1to1 no1ton   # bandwidth section only
 //! ```
 //!
@@ -117,6 +118,14 @@ fn one_to_one(reps: usize) {
                 bits(best.compare_words_via_sink(c, k))
             })
         }));
+        let previous = best.uses_default_kernel();
+        if previous {
+            fs.push(Box::new(|| {
+                pass(&refs, rounds, |c, k| {
+                    bits(best.compare_words_previous(c, k))
+                })
+            }));
+        }
         fs.push(Box::new(|| {
             pass(&refs, rounds, |c, k| {
                 bits(scalar.compare_words_scalar_native(c, k))
@@ -144,14 +153,22 @@ fn one_to_one(reps: usize) {
             "  {dispatched} per-shift sink path (before the best-shift kernels): {:>8.3} M/s",
             rate(k) / 1e6
         );
+        let autovec = if previous { k + 2 } else { k + 1 };
+        if previous {
+            println!(
+                "  {dispatched} previous default path (general best-shift kernel, lane-search selection): {:>8.3} M/s | dispatched / previous = {:.3}×",
+                rate(k + 1) / 1e6,
+                d_of(&by_backend, dispatched) / rate(k + 1)
+            );
+        }
         println!(
             "  scalar code auto-vectorised for this CPU: {:>8.3} M/s",
-            rate(k + 1) / 1e6
+            rate(autovec) / 1e6
         );
         println!(
             "  ratios: dispatched ({dispatched}) / scalar = {:.2}× | / auto-vectorised scalar = {:.2}× | best-shift kernel / per-shift sink path = {:.2}×",
             d / s,
-            d / rate(k + 1),
+            d / rate(autovec),
             d / rate(k)
         );
         if g == Geometry::DEFAULT {
@@ -172,23 +189,38 @@ fn bursts() {
     let probe = bs::probe(g);
     let refs = bs::gallery(g, 64, 11);
     let m = Matcher::new(&probe, &cfg).unwrap();
-    let mut best = [f64::MAX; 2];
+    let previous = m.uses_default_kernel();
+    let mut best = [f64::MAX; 3];
     for _ in 0..3000 {
         for (i, b) in best.iter_mut().enumerate() {
             let t = Instant::now();
-            if i == 1 {
-                pass(&refs, 1, |c, k| bits(m.compare_words_via_sink(c, k)));
-            } else {
-                pass(&refs, 1, |c, k| bits(m.compare_words(c, k).unwrap()));
+            match i {
+                0 => pass(&refs, 1, |c, k| bits(m.compare_words(c, k).unwrap())),
+                1 => pass(&refs, 1, |c, k| bits(m.compare_words_via_sink(c, k))),
+                _ if previous => pass(&refs, 1, |c, k| bits(m.compare_words_previous(c, k))),
+                _ => {}
             }
             *b = b.min(t.elapsed().as_secs_f64());
         }
     }
     println!(
-        "## bursts of 64 comparisons, best of 3000: best-shift {:.3} M/s | per-shift sink {:.3} M/s",
+        "## bursts of 64 comparisons, best of 3000: compare_words {:.3} M/s | previous default path {} | per-shift sink {:.3} M/s",
         64.0 / best[0] / 1e6,
+        if previous {
+            format!("{:.3} M/s", 64.0 / best[2] / 1e6)
+        } else {
+            "n/a".into()
+        },
         64.0 / best[1] / 1e6,
     );
+}
+
+/// The rate of backend `b` in `(backend, rate)` pairs (NaN when absent).
+fn d_of(by_backend: &[(Backend, f64)], b: Backend) -> f64 {
+    by_backend
+        .iter()
+        .find(|x| x.0 == b)
+        .map_or(f64::NAN, |x| x.1)
 }
 
 fn pools() -> Vec<(usize, rayon::ThreadPool)> {
@@ -326,6 +358,9 @@ fn main() {
     }
     if !args.iter().any(|a| a == "no1to1") {
         one_to_one(40);
+    }
+    if args.iter().any(|a| a == "1to1") {
+        return;
     }
     let max_n = if quick { 100_000 } else { 1_000_000 };
     let build = Instant::now();

@@ -320,6 +320,7 @@ fn fast_path_geometry() -> impl Strategy<Value = Geometry> {
         1 => Just(Geometry::new(16, 32, 3).unwrap()),
         1 => Just(Geometry::new(16, 32, 8).unwrap()),
         1 => Just(Geometry::new(16, 16, 3).unwrap()),
+        1 => Just(Geometry::new(64, 64, 3).unwrap()),
         1 => (1u16..=20, 1u16..=40, 1u8..=4).prop_map(|(r, c, p)| Geometry::new(r, c, p).unwrap()),
     ]
 }
@@ -361,6 +362,39 @@ proptest! {
             let m = Matcher::with_backend(&a, &cfg, backend).unwrap();
             prop_assert_eq!(m.compare(&b).unwrap(), want, "{}", backend);
             prop_assert_eq!(m.compare_words_via_sink(b.code_words(), b.mask_words()), want, "{}", backend);
+        }
+    }
+
+    /// The default ±2 × ±2 window on the best-shift geometries: the dedicated default-geometry
+    /// kernel (AVX-512, 32 × 32 × 3) and the unrolled 25-shift kernels of the others agree with
+    /// the scalar reference through every entry point, including exact ties on the fraction (flat
+    /// codes), all-zero and all-one masks and overlap requirements from 1 cell to all of them
+    /// (none qualifying: the general path's explicit outcome); the default kernel also agrees with
+    /// the previous default path.
+    #[test]
+    fn window25_kernels_equal_the_scalar_reference(
+        g in fast_path_geometry(), ma in mask_kind(), mb in mask_kind(), sa in any::<u64>(),
+        sb in any::<u64>(), flat in any::<bool>(), fraction in 0.0f64..=1.0, cells in 1u32..=1024,
+    ) {
+        let a = maybe_flat(g, ma, sa, flat);
+        let b = maybe_flat(g, mb, sb, flat);
+        let cfg = MatchConfig {
+            min_overlap_fraction: fraction,
+            min_overlap_cells: cells.min(g.cells() as u32),
+            ..MatchConfig::default()
+        };
+        let want = Matcher::with_backend(&a, &cfg, Backend::Scalar).unwrap().compare(&b).unwrap();
+        for backend in Backend::available() {
+            let m = Matcher::with_backend(&a, &cfg, backend).unwrap();
+            prop_assert_eq!(
+                m.uses_default_kernel(),
+                backend.name() == "avx512" && g == Geometry::DEFAULT
+            );
+            prop_assert_eq!(m.compare(&b).unwrap(), want, "{}", backend);
+            prop_assert_eq!(m.compare_words(b.code_words(), b.mask_words()).unwrap(), want, "{}", backend);
+            if m.uses_default_kernel() {
+                prop_assert_eq!(m.compare_words_previous(b.code_words(), b.mask_words()), want);
+            }
         }
     }
 

@@ -180,6 +180,7 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    #[inline]
     pub(crate) fn from_counts(
         differing: u32,
         overlap_cells: u32,
@@ -326,6 +327,7 @@ pub(crate) struct Kind {
 }
 
 impl Kind {
+    #[inline]
     pub(crate) fn of(t: &PalmTemplate) -> Self {
         Self {
             modality: t.modality(),
@@ -336,6 +338,7 @@ impl Kind {
 
     /// `Ok` when `reference` may be compared with a probe of kind `self`: same geometry, same
     /// modality, same algorithm id and major version (minor versions are compatible by definition).
+    #[inline]
     pub(crate) fn check(&self, reference: &Kind) -> Result<(), MatchingError> {
         if self.geometry != reference.geometry {
             return Err(MatchingError::GeometryMismatch {

@@ -25,6 +25,8 @@ pub struct Matcher {
     shifts: Box<[Shift]>,
     variants: AlignedWords,
     required_overlap: u32,
+    /// [`kernels::has_default_kernel`] holds: comparisons take [`kernels::best_default`].
+    default_kernel: bool,
 }
 
 /// The exact counts at one shift (see [`Matcher::shift_scores`]).
@@ -243,6 +245,7 @@ impl Matcher {
             shifts: shifts.into_boxed_slice(),
             variants,
             required_overlap: required as u32,
+            default_kernel: kernels::has_default_kernel(backend, &layout),
         })
     }
 
@@ -286,6 +289,7 @@ impl Matcher {
     /// Compares the probe with a reference template.
     ///
     /// Errors: geometry, modality or algorithm (id or major version) mismatch.
+    #[inline]
     pub fn compare(&self, reference: &PalmTemplate) -> Result<ComparisonOutcome, MatchingError> {
         self.kind.check(&Kind::of(reference))?;
         Ok(self.compare_unchecked(reference.code_words(), reference.mask_words()))
@@ -295,6 +299,7 @@ impl Matcher {
     /// one after the other, `mask`: one plane), e.g. straight from a store. The caller vouches
     /// that the words come from a template of the matcher's modality and algorithm; only the
     /// lengths are checked ([`MatchingError::WordCount`]). Padding bits are ignored.
+    #[inline]
     pub fn compare_words(
         &self,
         code: &[u64],
@@ -425,20 +430,85 @@ impl Matcher {
         self.outcome(&sel)
     }
 
+    /// Benchmark baseline, not API: [`Matcher::compare_words`] for the default geometry and
+    /// window as it ran before the dedicated default kernel (the general best-shift kernel and its
+    /// lane-search selection, reached through the general dispatch). Panics unless this matcher
+    /// runs the default kernel. Same results as `compare_words`.
+    #[doc(hidden)]
+    pub fn compare_words_previous(&self, code: &[u64], mask: &[u64]) -> ComparisonOutcome {
+        assert!(
+            self.default_kernel,
+            "only for the AVX-512 default-geometry kernel"
+        );
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert_eq!(code.len(), self.layout.planes * self.layout.words);
+            assert_eq!(mask.len(), self.layout.words);
+            assert!(self.variants.words().len() >= self.layout.shifts * self.layout.stride);
+            // SAFETY: `default_kernel` implies the AVX-512 backend, available (checked when the
+            // matcher was built), and the default layout; the lengths were asserted above.
+            let sel = unsafe {
+                kernels::avx512::best_default_previous(
+                    &self.layout,
+                    self.variants.words(),
+                    code,
+                    mask,
+                    self.required_overlap,
+                )
+            };
+            self.outcome(&sel)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (code, mask);
+            unreachable!("the default kernel is x86-64 only")
+        }
+    }
+
+    /// Whether comparisons take the dedicated AVX-512 default-geometry kernel (benchmarks).
+    #[doc(hidden)]
+    pub fn uses_default_kernel(&self) -> bool {
+        self.default_kernel
+    }
+
     /// The comparison for a successful selection.
+    #[inline]
     pub(crate) fn comparison_of(&self, sel: &Selector) -> Comparison {
         self.comparison_at(sel.num, sel.den, sel.index)
     }
 
     /// The comparison for `num` differing bits over `den` cells at shift index `index`.
+    #[inline]
     pub(crate) fn comparison_at(&self, num: u32, den: u32, index: u32) -> Comparison {
         Comparison::from_counts(num, den, self.layout.planes, self.shifts[index as usize])
     }
 
+    /// The comparison (lengths must match the layout). Inlined into the public entry points, so
+    /// that with the default geometry and window a comparison is one call of the AVX-512 kernel
+    /// (which returns the best shift in a register) around a few inlined checks.
+    #[inline]
     fn compare_unchecked(&self, code: &[u64], mask: &[u64]) -> ComparisonOutcome {
+        if self.default_kernel {
+            // SAFETY: `default_kernel` is `has_default_kernel(backend, layout)`, computed when the
+            // matcher was built from a backend that passed `Backend::check` (available here).
+            let sel = unsafe {
+                kernels::best_default(self.variants.words(), code, mask, self.required_overlap)
+            };
+            if let Some(sel) = sel {
+                return self.outcome(&sel);
+            }
+        }
+        self.compare_general(code, mask)
+    }
+
+    /// [`Matcher::compare_unchecked`] through the general dispatch (every backend and layout; the
+    /// default kernel's rare "no shift had the overlap" case).
+    #[inline(never)]
+    fn compare_general(&self, code: &[u64], mask: &[u64]) -> ComparisonOutcome {
         self.outcome(&self.select(code, mask))
     }
 
+    #[inline]
     fn outcome(&self, sel: &Selector) -> ComparisonOutcome {
         if sel.found() {
             ComparisonOutcome::Compared(self.comparison_of(sel))

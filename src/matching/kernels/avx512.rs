@@ -7,6 +7,14 @@
 //! reference is loaded into registers once and stays there for all shifts; other geometries use the
 //! general loop, which reads the reference from L1 and the last partial chunk of each plane with
 //! masked loads.
+//!
+//! Best-shift kernels (the 1:1 comparison and the gallery scans): the counts of eight shifts are
+//! reduced together and the best shift is picked in vector registers. Covered: 8 or 16 words per
+//! plane (reference in registers), 64 words with three planes (reference re-read from L1), and
+//! four words per plane (256-bit vectors, AVX-512VL). Up to 32 shifts of at most 1 024 cells are
+//! selected with one composite-key minimum ([`best_key`]: no branch, no lane search); the default
+//! geometry and window has its own fully unrolled kernel ([`best_default`]) that returns that key
+//! in a register, so that `Matcher::compare` is one call around a few inlined checks.
 
 #![allow(clippy::needless_range_loop)] // index loops mirror the data layout in the SAFETY notes
 
@@ -335,7 +343,24 @@ fn within(t: __m512i, required: __m512i, bn: __m512i, bd: __m512i) -> __mmask8 {
 /// share the best fraction) are out of line, so that this stays small enough to inline.
 #[target_feature(enable = "avx512f")]
 #[inline]
-fn select<const G: usize>(t: &[__m512i; G], groups: usize, required: u32) -> Selector {
+fn select<const G: usize>(t: &[__m512i; G], groups: usize, required: u32, small: bool) -> Selector {
+    if !small {
+        return select_lanes(t, groups, required);
+    }
+    if let Ok(t4) = <&[__m512i; 4]>::try_from(&t[..]) {
+        // Up to 32 shifts (`G == 4` is known at compile time): one composite-key minimum.
+        debug_assert_eq!(groups, 4);
+        return decode_key(best_key(t4, required), required)
+            .unwrap_or_else(|| select_none(t4, required));
+    }
+    select_lanes(t, groups, required)
+}
+
+/// [`select`] by per-group `f64` quotients, a horizontal minimum and a search for the lane that
+/// holds it (any number of groups; the only selection for windows of more than 32 shifts).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn select_lanes<const G: usize>(t: &[__m512i; G], groups: usize, required: u32) -> Selector {
     let req = _mm512_set1_epi64(i64::from(required));
     let mut lowest = _mm512_set1_pd(f64::INFINITY);
     let mut k = [lowest; G];
@@ -525,12 +550,15 @@ unsafe fn totals<const P: usize, const C: usize, const G: usize>(
 }
 
 /// Whether the best-shift kernels cover this layout: 8 or 16 words per plane (512 or 1 024
-/// cells, at most 2¹³ differing bits: the counts fit the lanes) with the common plane counts.
+/// cells) with the common plane counts, or 64 × 64 cells with three planes (64 words per plane:
+/// the reference no longer fits the registers and is re-read from L1; 1.44× the per-shift
+/// kernel). The counts fit the 32-bit halves of the lanes; the composite-key selection takes the
+/// first group (at most 1 024 cells), the lane-search selection the 64 × 64 geometry.
 pub(crate) fn has_best(layout: &Layout) -> bool {
     layout.padded == layout.words
         && matches!(
             (layout.planes, layout.words),
-            (3, 16) | (6, 16) | (1, 16) | (2, 16) | (4, 16) | (3, 8) | (6, 8) | (8, 8)
+            (3, 16) | (6, 16) | (1, 16) | (2, 16) | (4, 16) | (3, 8) | (6, 8) | (8, 8) | (3, 64)
         )
         && layout.shifts.div_ceil(8) <= MAX_GROUPS
 }
@@ -546,6 +574,7 @@ macro_rules! dispatch {
             (4, 16) => $go!(4, 2),
             (3, 8) => $go!(3, 1),
             (6, 8) => $go!(6, 1),
+            (3, 64) => $go!(3, 8),
             _ => $go!(8, 1),
         }
     };
@@ -564,18 +593,22 @@ pub(crate) unsafe fn best(
     mask: &[u64],
     required: u32,
 ) -> Option<Selector> {
-    // Six planes: the reference takes 14 registers, and the eight shifts of a group no longer
-    // fit beside it; the per-shift kernel (`scores`, two shifts per reduction) measured 8 % faster
-    // for a single comparison. (Gallery scans still use `totals`: there the selection is skipped
-    // for most references.)
-    if !has_best(layout) || layout.planes == 6 {
+    // Every best-shift geometry, six planes included: with the composite-key selection six
+    // planes measured 2 % faster here than the per-shift kernel (`scores`), which had been 8 %
+    // faster than the lane-search selection (`matching_report -- 1to1`, 32x32x6 row).
+    if !has_best(layout) {
+        if has_quarter(layout) && std::arch::is_x86_feature_detected!("avx512vl") {
+            // SAFETY: same contract as this function, AVX-512VL detected just above; the layout
+            // was checked by `has_quarter`.
+            return Some(unsafe { best_quarter(layout, variants, code, mask, required) });
+        }
         return None;
     }
     if layout.shifts.div_ceil(8) == 4 && (layout.planes, layout.words) == (3, 16) {
         // The default geometry and window, inline. SAFETY: same contract as this function;
         // geometry and group count just checked.
         let (t, n) = unsafe { totals::<3, 2, 4>(layout, variants, code, mask) };
-        return Some(select(&t, n, required));
+        return Some(select(&t, n, required, true));
     }
     // SAFETY: same contract as this function.
     Some(unsafe { best_other(layout, variants, code, mask, required) })
@@ -599,12 +632,18 @@ unsafe fn best_other(
         // SAFETY: same contract as this function.
         return unsafe { best_wide(layout, variants, code, mask, required) };
     }
+    if layout.shifts == 25 {
+        // SAFETY: same contract as this function, 25 shifts.
+        if let Some(sel) = unsafe { best_window25(layout, variants, code, mask, required) } {
+            return sel;
+        }
+    }
     macro_rules! go {
         ($p:literal, $c:literal) => {{
             // SAFETY: same contract as this function; geometry matched by `dispatch!`, and
             // `⌈shifts / 8⌉ == 4`.
             let (t, n) = unsafe { totals::<$p, $c, 4>(layout, variants, code, mask) };
-            select(&t, n, required)
+            select(&t, n, required, $c <= 2)
         }};
     }
     dispatch!(layout, go)
@@ -628,7 +667,7 @@ unsafe fn best_wide(
         ($p:literal, $c:literal) => {{
             // SAFETY: same contract as this function; geometry matched by `dispatch!`.
             let (t, n) = unsafe { totals::<$p, $c, MAX_GROUPS>(layout, variants, code, mask) };
-            select(&t, n, required)
+            select(&t, n, required, $c <= 2)
         }};
     }
     dispatch!(layout, go)
@@ -672,13 +711,17 @@ pub(crate) unsafe fn rows_best(
     let req = _mm512_set1_epi64(i64::from(required));
     macro_rules! shifted {
         ($p:literal, $c:literal, $g:expr) => {{
+            // SAFETY: same contract as this function; the geometry was matched by `dispatch!`.
+            shifted!($p, $c, $g, |code, mask| unsafe {
+                totals::<$p, $c, $g>(layout, variants, code, mask)
+            })
+        }};
+        ($p:literal, $c:literal, $g:expr, $totals:expr) => {{
             let ahead = ahead.0 * row_bytes;
             for (i, row) in rows.chunks_exact(row_words).enumerate() {
                 prefetch(row.as_ptr().wrapping_byte_add(ahead), row_bytes);
-                // SAFETY: same contract as this function; `row` holds `cw` code words then `w`
-                // mask words; the geometry was matched by `dispatch!`.
-                let (t, n) =
-                    unsafe { totals::<$p, $c, $g>(layout, variants, &row[..cw], &row[cw..cw + w]) };
+                // `row` holds `cw` code words then `w` mask words.
+                let (t, n): ([__m512i; $g], usize) = $totals(&row[..cw], &row[cw..cw + w]);
                 let (bn, bd) = sink.bound();
                 let (bn, bd) = (
                     _mm512_set1_epi64(i64::from(bn)),
@@ -689,7 +732,7 @@ pub(crate) unsafe fn rows_best(
                     any |= within(tg, req, bn, bd);
                 }
                 if any != 0 {
-                    sink.offer(i, select(&t, n, required));
+                    sink.offer(i, select(&t, n, required, $c <= 2));
                 }
             }
         }};
@@ -701,6 +744,12 @@ pub(crate) unsafe fn rows_best(
                 unsafe {
                     rows_unshifted::<$p, $c>(variants, rows, row_words, required, ahead.1, sink)
                 }
+            } else if layout.shifts == 25 && $c <= 2 {
+                // The unrolled 25-shift totals (variants of `stride = (P + 1) · 8C` words).
+                shifted!($p, $c, 4, |code, mask| (
+                    totals25::<$p, $c>(variants, code, mask),
+                    4
+                ))
             } else if layout.shifts.div_ceil(8) == 4 {
                 shifted!($p, $c, 4)
             } else {
@@ -791,4 +840,362 @@ unsafe fn rows_unshifted<const P: usize, const C: usize>(
         }
         i += 8;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Composite-key selection (up to 32 shifts) and the default-geometry kernel.
+// ---------------------------------------------------------------------------------------------
+
+/// Bits of a best-shift key ([`best_key`]) below the fraction: `(2047 − den) · 2¹⁹ + index · 2¹⁴
+/// + num`.
+const KEY_DEN_SHIFT: u32 = 19;
+const KEY_INDEX_SHIFT: u32 = 14;
+const KEY_NUM_MASK: u32 = (1 << KEY_INDEX_SHIFT) - 1;
+const KEY_DEN_MAX: u32 = (1 << (32 - KEY_DEN_SHIFT)) - 1;
+
+/// The best shift of up to 32 (lane `j` of `t[g]` is `num + den · 2³²` of shift `8g + j`, zero
+/// past the last shift) as one 64-bit key whose unsigned minimum is the `Selector` order, found
+/// with one vector minimum and no branch:
+///
+/// ```text
+/// key = bits(f32(num) / f32(den)) · 2³² + (2047 − den) · 2¹⁹ + index · 2¹⁴ + num
+/// ```
+///
+/// with the fraction `+∞` where `den < required`. Requires `den ≤ 1024` and `num < 2¹⁴` (the
+/// [`has_best`] geometries: at most 1 024 cells, at most 8 planes) and at most 32 shifts.
+///
+/// Why the high half orders exactly like the fractions: `num` and `den` convert to `f32`
+/// exactly, a correctly rounded quotient never reverses an order and maps equal fractions to
+/// equal values, and two different fractions with denominators `≤ 1024` differ by at least
+/// `2⁻²⁰`, at least two `f32` steps anywhere below 8 (steps are `≤ 2⁻²¹` there), so they round to
+/// different values (a fraction of exactly 8 is exact, and any other is at most `8 − 2⁻²⁰`). The
+/// bit patterns of non-negative `f32` (and `+∞`) order like their values. Equal fractions leave
+/// the tie to the low half: the larger overlap, then the smaller index, as `Selector` does.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn best_key(t: &[__m512i; 4], required: u32) -> u64 {
+    // 32-bit elements `2j` / `2j + 1` of group `g` are `num` / `den` of shift `8g + j`.
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    let req = _mm512_set1_epi32(required as i32);
+    let inf = _mm512_set1_ps(f32::INFINITY);
+    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let base = _mm512_set1_epi32((KEY_DEN_MAX << KEY_DEN_SHIFT) as i32);
+    // Shifts `16h .. 16h + 16` from groups `2h` and `2h + 1`: the keys as two vectors of eight
+    // 64-bit lanes (in some order: the index travels inside the key).
+    let half = |x: __m512i, y: __m512i, first: i32| {
+        let num = _mm512_permutex2var_epi32(x, even, y);
+        let den = _mm512_permutex2var_epi32(x, odd, y);
+        let ok = _mm512_cmpge_epu32_mask(den, req);
+        // `num`, `den < 2³¹`: the signed conversion is exact.
+        let frac = _mm512_mask_div_ps(inf, ok, _mm512_cvtepi32_ps(num), _mm512_cvtepi32_ps(den));
+        let frac = _mm512_castps_si512(frac);
+        let index = _mm512_slli_epi32::<14>(_mm512_add_epi32(lanes, _mm512_set1_epi32(first)));
+        let low = _mm512_sub_epi32(
+            _mm512_add_epi32(_mm512_or_si512(base, index), num),
+            _mm512_slli_epi32::<19>(den),
+        );
+        _mm512_min_epu64(
+            _mm512_unpacklo_epi32(low, frac),
+            _mm512_unpackhi_epi32(low, frac),
+        )
+    };
+    let m = _mm512_min_epu64(half(t[0], t[1], 0), half(t[2], t[3], 16));
+    _mm512_reduce_min_epu64(m) as u64
+}
+
+/// The selection a [`best_key`] stands for; `None` when no shift had the required overlap.
+#[inline]
+fn decode_key(key: u64, required: u32) -> Option<Selector> {
+    if (key >> 32) as u32 >= f32::INFINITY.to_bits() {
+        return None;
+    }
+    let low = key as u32;
+    let den = KEY_DEN_MAX - (low >> KEY_DEN_SHIFT);
+    let index = (low >> KEY_INDEX_SHIFT) & ((1 << (KEY_DEN_SHIFT - KEY_INDEX_SHIFT)) - 1);
+    Some(Selector::chosen(low & KEY_NUM_MASK, den, index, required))
+}
+
+/// Planes, words per plane and shifts of the default geometry and window.
+const DEFAULT_PLANES: usize = 3;
+const DEFAULT_WORDS: usize = 16;
+const DEFAULT_SHIFTS: usize = 25;
+/// Words of one prepared variant of the default geometry (3 planes + mask, no padding).
+const DEFAULT_STRIDE: usize = (DEFAULT_PLANES + 1) * DEFAULT_WORDS;
+/// Words of all prepared variants of the default geometry and window.
+pub(crate) const DEFAULT_VARIANT_WORDS: usize = DEFAULT_SHIFTS * DEFAULT_STRIDE;
+
+/// Whether [`best_default`] applies: 3 planes of 16 words (32 × 32 cells) and 25 shifts.
+pub(crate) fn is_default(layout: &Layout) -> bool {
+    (
+        layout.planes,
+        layout.words,
+        layout.padded,
+        layout.stride,
+        layout.shifts,
+    ) == (
+        DEFAULT_PLANES,
+        DEFAULT_WORDS,
+        DEFAULT_WORDS,
+        DEFAULT_STRIDE,
+        DEFAULT_SHIFTS,
+    )
+}
+
+/// `num + den · 2³²` per lane of shift `$s` for `$p` planes of `8 · $c` words (unpadded variants
+/// of `($p + 1) · 8$c` words), loading through `$ld` (one [`packed`] instantiation per expansion:
+/// each is called once and inlined).
+macro_rules! shift25 {
+    ($p:tt, $c:tt, $ld:ident, $v:ident, $rc:ident, $rm:ident, $s:expr) => {
+        packed::<$p, $c>(
+            |p, c| $ld($v, $s * ($p + 1) * 8 * $c + p * 8 * $c + 8 * c),
+            |c| $ld($v, $s * ($p + 1) * 8 * $c + $p * 8 * $c + 8 * c),
+            &$rc,
+            &$rm,
+        )
+    };
+}
+
+/// Eight [`shift25!`] from `$s`, reduced by [`hsum8`].
+macro_rules! group25 {
+    ($p:tt, $c:tt, $ld:ident, $v:ident, $rc:ident, $rm:ident, $s:expr) => {
+        hsum8([
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 1),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 2),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 3),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 4),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 5),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 6),
+            shift25!($p, $c, $ld, $v, $rc, $rm, $s + 7),
+        ])
+    };
+}
+
+/// The group totals of [`window25`] (as [`totals`] gives them for 25 shifts), as a macro so that
+/// they are expanded in place: the kernels around them must not depend on the inliner's
+/// heuristics (an out-of-line call returns the four vectors through memory; measured 4 % slower).
+/// Panics when the slices are shorter than the layout.
+macro_rules! totals25 {
+    ($p:tt, $c:tt, $variants:expr, $code:expr, $mask:expr) => {{
+        let (variants, code, mask): (&[u64], &[u64], &[u64]) = ($variants, $code, $mask);
+        assert!($c <= 2 && variants.len() >= 25 * ($p + 1) * 8 * $c);
+        // Eight words from word `i` of `a` (bounds-checked; the offsets are constants once
+        // unrolled), unaligned load.
+        let ld = |a: &[u64], i: usize| -> __m512i {
+            let chunk: &[u64; 8] = a[i..i + 8].try_into().expect("eight words");
+            // SAFETY: `chunk` is eight readable words (64 bytes); `loadu` has no alignment need.
+            unsafe { _mm512_loadu_si512(chunk.as_ptr().cast()) }
+        };
+        let (rcode, rmask) = load_reference::<$p, $c>(code, mask);
+        // The lone 25th shift first, so that its horizontal sum is off the critical path.
+        let last = shift25!($p, $c, ld, variants, rcode, rmask, 24);
+        let last = _mm512_maskz_set1_epi64(1, _mm512_reduce_add_epi64(last));
+        [
+            group25!($p, $c, ld, variants, rcode, rmask, 0),
+            group25!($p, $c, ld, variants, rcode, rmask, 8),
+            group25!($p, $c, ld, variants, rcode, rmask, 16),
+            last,
+        ]
+    }};
+}
+
+/// The default geometry and window (see [`is_default`]): [`window25`] with every size known at
+/// compile time. Returns the best shift's key (decode with [`decode_default`]). Kept out of line so
+/// that callers can inline the `Matcher` entry points around it; the key comes back in a register.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX512_VPOPCNTDQ.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline(never)]
+pub(crate) unsafe fn best_default(
+    variants: &[u64; DEFAULT_VARIANT_WORDS],
+    code: &[u64; DEFAULT_PLANES * DEFAULT_WORDS],
+    mask: &[u64; DEFAULT_WORDS],
+    required: u32,
+) -> u64 {
+    best_key(
+        &totals25!(DEFAULT_PLANES, 2, variants, code, mask),
+        required,
+    )
+}
+
+/// The ±2 × ±2 window (25 shifts) for `P` planes of `8 · C ≤ 16` words (unpadded variants of
+/// `(P + 1) · 8C` words): the reference in registers, the 25 shifts unrolled (the lone 25th
+/// first, so that its horizontal sum is off the critical path at the end), the best shift as a
+/// [`best_key`]. Panics when the slices are shorter than that layout.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+fn window25<const P: usize, const C: usize>(
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> u64 {
+    best_key(&totals25!(P, C, variants, code, mask), required)
+}
+
+/// [`totals25!`] as a function (the gallery scan).
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline]
+fn totals25<const P: usize, const C: usize>(
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+) -> [__m512i; 4] {
+    totals25!(P, C, variants, code, mask)
+}
+
+/// [`window25`] for the other [`has_best`] geometries of at most 16 words per plane, out of line
+/// and dispatched on the geometry; `None` for the others, or when no shift had the required
+/// overlap.
+///
+/// # Safety
+/// As [`best`], with 25 shifts.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline(never)]
+unsafe fn best_window25(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Option<Selector> {
+    debug_assert!(layout.shifts == 25 && has_best(layout));
+    let key = match (layout.planes, layout.words) {
+        (3, 16) => window25::<3, 2>(variants, code, mask, required),
+        (6, 16) => window25::<6, 2>(variants, code, mask, required),
+        (1, 16) => window25::<1, 2>(variants, code, mask, required),
+        (2, 16) => window25::<2, 2>(variants, code, mask, required),
+        (4, 16) => window25::<4, 2>(variants, code, mask, required),
+        (3, 8) => window25::<3, 1>(variants, code, mask, required),
+        (6, 8) => window25::<6, 1>(variants, code, mask, required),
+        (8, 8) => window25::<8, 1>(variants, code, mask, required),
+        _ => return None,
+    };
+    decode_key(key, required)
+}
+
+/// The selection of a [`best_default`] key; `None` when no shift had the required overlap (the
+/// caller then takes the general path, which also reports the largest overlap).
+#[inline]
+pub(crate) fn decode_default(key: u64, required: u32) -> Option<Selector> {
+    decode_key(key, required)
+}
+
+/// The default geometry's comparison as it was before [`best_default`] (the general
+/// [`totals`] and the lane-search selection [`select_lanes`], out of line): a benchmark baseline.
+///
+/// # Safety
+/// As [`best_default`].
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+#[inline(never)]
+pub(crate) unsafe fn best_default_previous(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Selector {
+    assert!(is_default(layout));
+    // SAFETY: same contract as this function; the default layout was just asserted.
+    let (t, n) = unsafe { totals::<DEFAULT_PLANES, 2, 4>(layout, variants, code, mask) };
+    select_lanes(&t, n, required)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Four words per plane (256 cells, e.g. 16 × 16): 256-bit vectors (AVX-512VL), which Zen 4 runs
+// in one pass instead of the two of a 512-bit vector whose upper half would be padding.
+// ---------------------------------------------------------------------------------------------
+
+/// Whether [`best_quarter`] covers this layout: four words per plane (padded to eight in the
+/// probe variants), three or six planes, at most [`MAX_GROUPS`] groups of shifts.
+pub(crate) fn has_quarter(layout: &Layout) -> bool {
+    layout.words == 4
+        && layout.padded == 8
+        && matches!(layout.planes, 3 | 6)
+        && layout.shifts.div_ceil(8) <= MAX_GROUPS
+}
+
+/// The best shift for a [`has_quarter`] layout.
+///
+/// # Safety
+/// As [`scores`], the CPU must also support AVX-512VL, and [`has_quarter`] holds.
+#[target_feature(enable = "avx512f,avx512vl,avx512vpopcntdq")]
+#[inline(never)]
+unsafe fn best_quarter(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Selector {
+    // SAFETY (both arms): same contract as this function; plane count matched.
+    if layout.planes == 3 {
+        if layout.shifts.div_ceil(8) == 4 {
+            let (t, n) = unsafe { totals_quarter::<3, 4>(layout, variants, code, mask) };
+            return select(&t, n, required, true);
+        }
+        let (t, n) = unsafe { totals_quarter::<3, MAX_GROUPS>(layout, variants, code, mask) };
+        return select(&t, n, required, true);
+    }
+    let (t, n) = unsafe { totals_quarter::<6, MAX_GROUPS>(layout, variants, code, mask) };
+    select(&t, n, required, true)
+}
+
+/// [`totals`] for four words per plane and `P` planes: per shift, `num + den · 2³²` in four
+/// 64-bit lanes of a 256-bit vector, zero-extended into the eight-shift reduction [`hsum8`].
+///
+/// # Safety
+/// As [`best_quarter`], with `layout.planes == P` and `⌈shifts / 8⌉ ≤ G`.
+#[target_feature(enable = "avx512f,avx512vl,avx512vpopcntdq")]
+#[inline]
+unsafe fn totals_quarter<const P: usize, const G: usize>(
+    layout: &Layout,
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+) -> ([__m512i; G], usize) {
+    debug_assert!(layout.planes == P && has_quarter(layout));
+    let groups = layout.shifts.div_ceil(8);
+    assert!(groups <= G && variants.len() >= layout.shifts * layout.stride);
+    assert!(code.len() >= 4 * P && mask.len() >= 4);
+    // SAFETY: `code` has at least `4P` words and `mask` at least 4 (asserted); unaligned loads.
+    let rmask = unsafe { _mm256_loadu_si256(mask.as_ptr().cast()) };
+    let mut rcode = [rmask; P];
+    for (p, r) in rcode.iter_mut().enumerate() {
+        // SAFETY: as above, plane `p` is words `4p .. 4p + 4`.
+        *r = unsafe { _mm256_loadu_si256(code.as_ptr().add(4 * p).cast()) };
+    }
+    let (stride, base) = (layout.stride, variants.as_ptr());
+    // `num + den · 2³²` of shift `s`, per lane, zero-extended to 512 bits.
+    let packed = |s: usize| -> __m512i {
+        // SAFETY: shift `s < shifts`, so its block of `stride = (P + 1) · 8` words lies inside
+        // `variants` (asserted above); plane `p` starts at word `8p` of the block and its first
+        // four words are the cells (the rest is padding). Unaligned loads.
+        let v = base.wrapping_add(s * stride);
+        let vm = unsafe { _mm256_loadu_si256(v.add(8 * P).cast()) };
+        let m = _mm256_and_si256(vm, rmask);
+        let mut num = _mm256_setzero_si256();
+        for (p, &r) in rcode.iter().enumerate() {
+            // SAFETY: see above.
+            let vc = unsafe { _mm256_loadu_si256(v.add(8 * p).cast()) };
+            let x = _mm256_ternarylogic_epi64::<XOR_AND>(vc, r, m);
+            num = _mm256_add_epi64(num, _mm256_popcnt_epi64(x));
+        }
+        let den = _mm256_slli_epi64::<32>(_mm256_popcnt_epi64(m));
+        _mm512_zextsi256_si512(_mm256_add_epi64(num, den))
+    };
+    let zero = _mm512_setzero_si512();
+    let mut t = [zero; G];
+    for (g, tg) in t.iter_mut().enumerate().take(groups) {
+        let s = 8 * g;
+        let n = (layout.shifts - s).min(8);
+        let mut v = [zero; 8];
+        for (j, vj) in v.iter_mut().enumerate().take(n) {
+            *vj = packed(s + j);
+        }
+        *tg = hsum8(v);
+    }
+    (t, groups)
 }

@@ -128,7 +128,8 @@ pub(crate) trait RowSink {
 /// The best shift of `code`/`mask` against the prepared `variants` (what [`run`] with a fresh
 /// [`Selector`] and [`Selector::finish`] gives, bit for bit), with the backend's best-shift kernel
 /// where it has one (AVX-512 for the common geometries: counts kept in vector lanes, best shift
-/// picked with vector instructions). Same contract as [`run`].
+/// picked with vector instructions; see [`best_default`] for the default geometry's own entry
+/// point). Same contract as [`run`].
 #[inline]
 pub(crate) fn best(
     backend: Backend,
@@ -152,6 +153,53 @@ pub(crate) fn best(
     run(backend, layout, variants, code, mask, &mut sel);
     sel.finish();
     sel
+}
+
+/// Whether a matcher with this backend and layout takes [`best_default`] (AVX-512 with the
+/// default geometry and window).
+pub(crate) fn has_default_kernel(backend: Backend, layout: &Layout) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::Avx512 {
+        return avx512::is_default(layout);
+    }
+    let _ = (backend, layout);
+    false
+}
+
+/// [`best`] for the default geometry and window with the AVX-512 backend: one out-of-line call
+/// that returns the best shift in a register. `None` when the slices do not have the default
+/// layout's lengths or no shift had the required overlap (the caller then takes [`best`], which
+/// also reports the largest overlap).
+///
+/// # Safety
+/// [`has_default_kernel`] must hold for the matcher's backend and layout (so AVX-512F and
+/// AVX512_VPOPCNTDQ were detected at run time; a [`super::Matcher`] checks its backend when it is
+/// built).
+#[inline]
+pub(crate) unsafe fn best_default(
+    variants: &[u64],
+    code: &[u64],
+    mask: &[u64],
+    required: u32,
+) -> Option<Selector> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let variants = variants
+            .get(..avx512::DEFAULT_VARIANT_WORDS)?
+            .try_into()
+            .ok()?;
+        let (code, mask) = (code.try_into().ok()?, mask.try_into().ok()?);
+        debug_assert!(Backend::Avx512.is_available());
+        // SAFETY: the caller guarantees the AVX-512 features (see above); the array types carry
+        // the lengths.
+        let key = unsafe { avx512::best_default(variants, code, mask, required) };
+        avx512::decode_default(key, required)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (variants, code, mask, required);
+        None
+    }
 }
 
 /// Scans every row of `rows` (rows of `row_words` words: `code` then `mask` in the template
