@@ -647,7 +647,78 @@ impl Generator {
             let k = 1.0 / (1.0 + gt.x * ux + gt.y * uy);
             v2((a11 * ux + a12 * uy) * k, (a21 * ux + a22 * uy) * k)
         };
+        // Per-column invariants of the background interpolation and edge (the same values the
+        // per-pixel expressions give: each depends on x only).
+        let gfx_col: Vec<f32> = (0..w)
+            .map(|x| {
+                let gxf = (x as f32 + 0.5) / cell as f32;
+                gxf - (gxf as usize) as f32
+            })
+            .collect();
+        let edge_col: Vec<f32> = if bg_edge.0 {
+            (0..w)
+                .map(|x| bg_edge.2 + bg_edge.1 * ((x as f32 + 0.5) - w as f32 * 0.5))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // One band of `block` rows at a time, structure of arrays: background for whole rows
+        // (vectorised), shading of the pixels near the hand block by block, then illumination
+        // for whole rows (vectorised).
+        let mut band = [
+            vec![0.0f32; block * w],
+            vec![0.0f32; block * w],
+            vec![0.0f32; block * w],
+            vec![0.0f32; block * w],
+        ];
         for by in (0..h).step_by(block) {
+            let bh = block.min(h - by);
+            // Background.
+            for yy in 0..bh {
+                let y = by + yy;
+                let fy = y as f32 + 0.5;
+                let rg = &rowgrid[y * gw..(y + 1) * gw];
+                let [b0, b1, b2, b3] = &mut band;
+                let (b0, b1, b2, b3) = (
+                    &mut b0[yy * w..(yy + 1) * w],
+                    &mut b1[yy * w..(yy + 1) * w],
+                    &mut b2[yy * w..(yy + 1) * w],
+                    &mut b3[yy * w..(yy + 1) * w],
+                );
+                for (cx, ((((o0, o1), o2), o3), gf)) in b0
+                    .chunks_mut(cell)
+                    .zip(b1.chunks_mut(cell))
+                    .zip(b2.chunks_mut(cell))
+                    .zip(b3.chunks_mut(cell))
+                    .zip(gfx_col.chunks(cell))
+                    .enumerate()
+                {
+                    let (ga, gb) = (&rg[cx], &rg[cx + 1]);
+                    let d: [f32; 4] = std::array::from_fn(|k| gb[k] - ga[k]);
+                    for (i, &g) in gf.iter().enumerate() {
+                        o0[i] = ga[0] + d[0] * g;
+                        o1[i] = ga[1] + d[1] * g;
+                        o2[i] = ga[2] + d[2] * g;
+                        o3[i] = ga[3] + d[3] * g;
+                    }
+                }
+                if bg_edge.0 {
+                    let ek = bg_edge.3 - 1.0;
+                    for (((o0, o1), o2), &ec) in b0
+                        .iter_mut()
+                        .zip(b1.iter_mut())
+                        .zip(b2.iter_mut())
+                        .zip(&edge_col)
+                    {
+                        let e = fy - ec;
+                        let f = 1.0 + ek * smoothstep(-1.5, 1.5, e);
+                        *o0 *= f;
+                        *o1 *= f;
+                        *o2 *= f;
+                    }
+                }
+            }
+            // Shading.
             for bx in (0..w).step_by(block) {
                 let bcx = (bx as f32 + block as f32 * 0.5).min(w as f32);
                 let bcy = (by as f32 + block as f32 * 0.5).min(h as f32);
@@ -667,10 +738,13 @@ impl Generator {
                     dmin = dmin.min((hc - pc).len() - pr_);
                 }
                 let empty = dmin > blk_r + 2.0 * pix;
+                if empty {
+                    continue;
+                }
                 // A block on the silhouette: its 4×4 quarters clear of the hand (and of pegs,
                 // bracelet and sleeve) by the same test at half the radius skip the shading too.
                 let mut quarter_empty = [false; 4];
-                if !empty && dmin > -(blk_r + 2.0 * pix) {
+                if dmin > -(blk_r + 2.0 * pix) {
                     for (k, qe) in quarter_empty.iter_mut().enumerate() {
                         let qx = (bx as f32 + (2 + 4 * (k % 2)) as f32).min(w as f32);
                         let qy = (by as f32 + (2 + 4 * (k / 2)) as f32).min(h as f32);
@@ -682,52 +756,82 @@ impl Generator {
                         *qe = dq > 0.5 * blk_r + 2.0 * pix;
                     }
                 }
-                for y in by..(by + block).min(h) {
+                let cx = bx / cell;
+                for yy in 0..bh {
+                    let y = by + yy;
                     let fy = y as f32 + 0.5;
                     let rg = &rowgrid[y * gw..(y + 1) * gw];
+                    let (ga, gb) = (&rg[cx], &rg[cx + 1]);
                     for x in bx..(bx + block).min(w) {
+                        if quarter_empty[(yy / 4) * 2 + (x - bx) / 4] {
+                            continue;
+                        }
                         let fx = x as f32 + 0.5;
-                        let gxf = fx / cell as f32;
-                        let gx0 = gxf as usize;
-                        let gfx = gxf - gx0 as f32;
-                        let i = y * w + x;
-                        // Background.
-                        let (ga, gb) = (&rg[gx0], &rg[gx0 + 1]);
-                        let mut col = [0.0f32; 4];
-                        for k in 0..4 {
-                            col[k] = ga[k] + (gb[k] - ga[k]) * gfx;
+                        let gfx = gfx_col[x];
+                        let j = yy * w + x;
+                        let mut col = [band[0][j], band[1][j], band[2][j], band[3][j]];
+                        let cm = ga[4] + (gb[4] - ga[4]) * gfx;
+                        let hp = scene.stretch(to_q(fx, fy));
+                        let a_skin = shade_pixel(&scene, hp, active, pix, cm, &mut col);
+                        mask[y * w + x] = (a_skin * 255.0 + 0.5) as u8;
+                        for (b, c) in band.iter_mut().zip(col) {
+                            b[j] = c;
                         }
-                        if bg_edge.0 {
-                            let e = fy - (bg_edge.2 + bg_edge.1 * (fx - w as f32 * 0.5));
-                            let f = 1.0 + (bg_edge.3 - 1.0) * smoothstep(-1.5, 1.5, e);
-                            for c in &mut col[..3] {
-                                *c *= f;
-                            }
+                    }
+                }
+            }
+            // Illumination.
+            for yy in 0..bh {
+                let y = by + yy;
+                let rg = &rowgrid[y * gw..(y + 1) * gw];
+                let row = y * w..(y + 1) * w;
+                let s = yy * w..(yy + 1) * w;
+                let (b0, b1, b2, b3) = (
+                    &band[0][s.clone()],
+                    &band[1][s.clone()],
+                    &band[2][s.clone()],
+                    &band[3][s],
+                );
+                let onir = &mut pn[row.clone()];
+                for (cx, (((((i0, i1), i2), i3), gf), on)) in b0
+                    .chunks(cell)
+                    .zip(b1.chunks(cell))
+                    .zip(b2.chunks(cell))
+                    .zip(b3.chunks(cell))
+                    .zip(gfx_col.chunks(cell))
+                    .zip(onir.chunks_mut(cell))
+                    .enumerate()
+                {
+                    let (ga, gb) = (&rg[cx], &rg[cx + 1]);
+                    let (dv, dn) = (gb[5] - ga[5], gb[6] - ga[6]);
+                    let o = cx * cell;
+                    if channels {
+                        let (orr, og, ob) = (
+                            &mut pr[row.start + o..row.start + o + gf.len()],
+                            &mut pg[row.start + o..row.start + o + gf.len()],
+                            &mut pb[row.start + o..row.start + o + gf.len()],
+                        );
+                        for i in 0..gf.len() {
+                            let lv = ga[5] + dv * gf[i];
+                            orr[i] = i0[i] * lv;
+                            og[i] = i1[i] * lv;
+                            ob[i] = i2[i] * lv;
                         }
-                        if !empty && !quarter_empty[((y - by) / 4) * 2 + (x - bx) / 4] {
-                            let cm = ga[4] + (gb[4] - ga[4]) * gfx;
-                            let hp = scene.stretch(to_q(fx, fy));
-                            let a_skin = shade_pixel(&scene, hp, active, pix, cm, &mut col);
-                            mask[i] = (a_skin * 255.0 + 0.5) as u8;
+                    } else {
+                        let ol = &mut pl[row.start + o..row.start + o + gf.len()];
+                        for i in 0..gf.len() {
+                            let lv = ga[5] + dv * gf[i];
+                            ol[i] =
+                                0.299 * (i0[i] * lv) + 0.587 * (i1[i] * lv) + 0.114 * (i2[i] * lv);
                         }
-                        // Illumination.
-                        let lv = ga[5] + (gb[5] - ga[5]) * gfx;
-                        let ln = ga[6] + (gb[6] - ga[6]) * gfx;
-                        if channels {
-                            pr[i] = col[0] * lv;
-                            pg[i] = col[1] * lv;
-                            pb[i] = col[2] * lv;
-                        } else {
-                            pl[i] = 0.299 * (col[0] * lv)
-                                + 0.587 * (col[1] * lv)
-                                + 0.114 * (col[2] * lv);
-                        }
-                        pn[i] = col[3] * ln;
+                    }
+                    for i in 0..gf.len() {
+                        let ln = ga[6] + dn * gf[i];
+                        on[i] = i3[i] * ln;
                     }
                 }
             }
         }
-
         // --- Motion blur (hand moving during the exposure), then optics: defocus (both),
         // tissue/optics softness (NIR).
         if motion.len() >= 1.0 {
@@ -821,15 +925,31 @@ fn motion_blur(data: &mut [f32], w: usize, h: usize, d: V2) {
         })
         .collect();
     let norm = 1.0 / n as f32;
+    // Per row, tap after tap (the same sum order per pixel as tap-inner loops), so the
+    // unclamped middle of each row vectorises.
+    let mut acc = vec![0.0f32; w];
     for y in 0..h {
-        for x in 0..w {
-            let mut acc = 0.0;
-            for &(ox, oy) in &offs {
-                let xx = (x as isize + ox).clamp(0, w as isize - 1) as usize;
-                let yy = (y as isize + oy).clamp(0, h as isize - 1) as usize;
-                acc += src[yy * w + xx];
+        acc.fill(0.0);
+        for &(ox, oy) in &offs {
+            let yy = (y as isize + oy).clamp(0, h as isize - 1) as usize;
+            let srow = &src[yy * w..(yy + 1) * w];
+            let lo = (-ox).clamp(0, w as isize) as usize;
+            let hi = (w as isize - ox).clamp(0, w as isize) as usize;
+            for a in &mut acc[..lo] {
+                *a += srow[0];
             }
-            data[y * w + x] = acc * norm;
+            if hi > lo {
+                let s0 = (lo as isize + ox) as usize;
+                for (a, v) in acc[lo..hi].iter_mut().zip(&srow[s0..s0 + (hi - lo)]) {
+                    *a += v;
+                }
+            }
+            for a in &mut acc[hi.max(lo)..] {
+                *a += srow[w - 1];
+            }
+        }
+        for (o, a) in data[y * w..(y + 1) * w].iter_mut().zip(&acc) {
+            *o = a * norm;
         }
     }
 }
@@ -978,7 +1098,11 @@ fn shade_pixel(sc: &Scene<'_>, hp: V2, active: u8, pix: f32, cm: f32, col: &mut 
             a_skin *= 1.0 - ab;
         }
     }
-    if let Some((y0, ph, cc, nirv, fr)) = sc.sleeve {
+    // The sleeve edge `ys` stays within y0 ± 0.025: far above it (de > 1 for sure) the edge,
+    // and its `sin`, are not needed.
+    if let Some((y0, ph, cc, nirv, fr)) = sc.sleeve
+        && hp.y >= y0 - 0.03 - 2.0 * pix
+    {
         let ys = y0 + 0.025 * (hp.x * fr + ph).sin();
         let de = (ys - hp.y) / pix; // > 0 above the sleeve edge
         if de < 1.0 {
