@@ -692,8 +692,9 @@ impl Generator {
             vec![0.0f32; block * w],
             vec![0.0f32; block * w],
         ];
-        // Pegs need the per-pixel path; everything else goes through `shade_lanes`.
-        let lanes_ok = block == LANES && scene.pegs.is_empty();
+        // Whole block rows go through `shade_lanes`, a block cut by the frame's right edge
+        // pixel by pixel.
+        let lanes_ok = block == LANES;
         for by in (0..h).step_by(block) {
             let bh = block.min(h - by);
             // Background.
@@ -1071,19 +1072,7 @@ fn roi_from(k1: V2, k2: V2, palm: V2) -> RoiSquare {
 /// `cm` modulates crease visibility (per-capture field).
 fn shade_pixel(sc: &Scene<'_>, hp: V2, active: u8, pix: f32, cm: f32, col: &mut [f32; 4]) -> f32 {
     let (skin, crease_k, nir_level) = (sc.skin, sc.crease_k, sc.nir_level);
-    // Pegs (behind the hand).
-    for &(pc, pr) in &sc.pegs {
-        let dd = (hp - pc).len() - pr;
-        let a = (0.5 - dd / pix).clamp(0.0, 1.0);
-        if a > 0.0 {
-            let rr = ((hp - pc).len() / pr).min(1.0);
-            let v = 0.55 + 0.25 * (1.0 - rr * rr);
-            let pc_ = [v * 0.95, v * 0.95, v, v * 0.8];
-            for k in 0..4 {
-                col[k] += (pc_[k] - col[k]) * a;
-            }
-        }
-    }
+    shade_pegs(sc, hp, pix, col);
     let hit = sc.sdf_masked(hp, active);
     let mut a = (0.5 - hit.d / pix).clamp(0.0, 1.0);
     let hh = sc.id.shape.half_h;
@@ -1138,6 +1127,23 @@ fn shade_pixel(sc: &Scene<'_>, hp: V2, active: u8, pix: f32, cm: f32, col: &mut 
         }
     }
     shade_accessories(sc, hp, pix, col, a_skin)
+}
+
+/// Contact-reader pegs (behind the hand): the first step of [`shade_pixel`].
+#[inline(always)]
+fn shade_pegs(sc: &Scene<'_>, hp: V2, pix: f32, col: &mut [f32; 4]) {
+    for &(pc, pr) in &sc.pegs {
+        let dd = (hp - pc).len() - pr;
+        let a = (0.5 - dd / pix).clamp(0.0, 1.0);
+        if a > 0.0 {
+            let rr = ((hp - pc).len() / pr).min(1.0);
+            let v = 0.55 + 0.25 * (1.0 - rr * rr);
+            let pc_ = [v * 0.95, v * 0.95, v, v * 0.8];
+            for k in 0..4 {
+                col[k] += (pc_[k] - col[k]) * a;
+            }
+        }
+    }
 }
 
 /// Bracelet and sleeve over the shaded pixel (the last step of [`shade_pixel`]); returns the
@@ -1201,7 +1207,7 @@ fn smin_select(a: f32, b: f32, k: f32) -> f32 {
 
 /// [`shade_pixel`] for [`LANES`] pixels at once, structure of arrays so the arithmetic
 /// vectorises: per pixel the same operations in the same order (texture and body-distance
-/// lookups, rings, bracelet and sleeve per pixel). Not for scenes with pegs.
+/// lookups, pegs, rings, bracelet and sleeve per pixel).
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
 fn shade_lanes(
@@ -1215,6 +1221,15 @@ fn shade_lanes(
 ) -> [f32; LANES] {
     let (skin, crease_k, nir_level) = (sc.skin, sc.crease_k, sc.nir_level);
     let sh = &sc.id.shape;
+    if !sc.pegs.is_empty() {
+        for l in 0..LANES {
+            let mut cl = [col[0][l], col[1][l], col[2][l], col[3][l]];
+            shade_pegs(sc, v2(hx[l], hy[l]), pix, &mut cl);
+            for k in 0..4 {
+                col[k][l] = cl[k];
+            }
+        }
+    }
     // Signed distance (Scene::sdf_masked).
     let mut d_body = [0.0f32; LANES];
     for l in 0..LANES {
