@@ -1561,6 +1561,51 @@ mod tests {
         }
     }
 
+    /// The per-pixel loop `motion_blur` had before it was restructured row by row.
+    fn motion_blur_reference(data: &[f32], w: usize, h: usize, d: V2) -> Vec<f32> {
+        let n = (d.len().ceil() as usize + 1).clamp(2, 65);
+        let offs: Vec<(isize, isize)> = (0..n)
+            .map(|k| {
+                let f = k as f32 / (n - 1) as f32 - 0.5;
+                ((d.x * f).round() as isize, (d.y * f).round() as isize)
+            })
+            .collect();
+        let norm = 1.0 / n as f32;
+        let mut out = vec![0.0f32; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let mut acc = 0.0;
+                for &(ox, oy) in &offs {
+                    let xx = (x as isize + ox).clamp(0, w as isize - 1) as usize;
+                    let yy = (y as isize + oy).clamp(0, h as isize - 1) as usize;
+                    acc += data[yy * w + xx];
+                }
+                out[y * w + x] = acc * norm;
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Bit for bit, including blur lengths beyond the frame size.
+        #[test]
+        fn motion_blur_matches_reference(
+            w in 1usize..24,
+            h in 1usize..24,
+            dx in -40.0f32..40.0,
+            dy in -40.0f32..40.0,
+            seed in 0u64..1000,
+        ) {
+            let mut r = Rng::stream(seed, 7);
+            let data: Vec<f32> = (0..w * h).map(|_| r.unit()).collect();
+            let want = motion_blur_reference(&data, w, h, v2(dx, dy));
+            let mut got = data.clone();
+            motion_blur(&mut got, w, h, v2(dx, dy));
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(bits(&got), bits(&want));
+        }
+    }
+
     #[test]
     fn lut_applies_gain_and_gamma() {
         let l = Lut::new(1.0, 1.0, 0.0);
