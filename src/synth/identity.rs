@@ -326,23 +326,31 @@ pub(crate) fn box_blur_once(data: &mut [f32], w: usize, h: usize) {
         return;
     }
     let third = 1.0 / 3.0;
+    // Horizontal: from a copy of the row, so the interior vectorises.
+    let mut tmp = vec![0.0f32; w];
     for row in data.chunks_exact_mut(w) {
-        let mut prev = row[0];
-        for x in 0..w {
-            let cur = row[x];
-            let next = row[(x + 1).min(w - 1)];
-            row[x] = (prev + cur + next) * third;
-            prev = cur;
+        tmp.copy_from_slice(row);
+        row[0] = (tmp[0] + tmp[0] + tmp[1]) * third;
+        for (((o, a), b), c) in row[1..w - 1]
+            .iter_mut()
+            .zip(&tmp[..w - 2])
+            .zip(&tmp[1..w - 1])
+            .zip(&tmp[2..])
+        {
+            *o = (a + b + c) * third;
         }
+        row[w - 1] = (tmp[w - 2] + tmp[w - 1] + tmp[w - 1]) * third;
     }
+    // Vertical: row y from copies of rows y − 1 and y and the untouched row y + 1.
     let mut prev_row = data[..w].to_vec();
     let mut cur_row = vec![0.0f32; w];
     for y in 0..h {
-        cur_row.copy_from_slice(&data[y * w..(y + 1) * w]);
-        let ny = (y + 1).min(h - 1) * w;
-        for x in 0..w {
-            let next = data[ny + x];
-            data[y * w + x] = (prev_row[x] + cur_row[x] + next) * third;
+        let (head, tail) = data.split_at_mut((y + 1) * w);
+        let out = &mut head[y * w..];
+        cur_row.copy_from_slice(out);
+        let next: &[f32] = if y + 1 < h { &tail[..w] } else { &cur_row };
+        for (((o, p), c), nx) in out.iter_mut().zip(&prev_row).zip(&cur_row).zip(next) {
+            *o = (p + c + nx) * third;
         }
         std::mem::swap(&mut prev_row, &mut cur_row);
     }
