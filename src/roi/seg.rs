@@ -114,6 +114,103 @@ pub(crate) fn otsu_hist(hist: &[u64; 256]) -> (u8, f64) {
     (best_t, eta)
 }
 
+/// Three-class Otsu (Liao, Chen & Chung 2001): the thresholds `t1 < t2` that split the values
+/// into `≤ t1`, `(t1, t2]` and `> t2` with the largest between-class variance; returns
+/// `(t1, t2, eta)` with `eta` ∈ [0, 1] the separability (between-class / total variance;
+/// 0 for fewer than three distinct values). Ties keep the smallest `(t1, t2)`.
+pub(crate) fn otsu3_hist(hist: &[u64; 256]) -> (u8, u8, f64) {
+    // Cumulative counts and value sums: class (a, b] has n = N[b] − N[a], s = S[b] − S[a].
+    let mut cn = [0.0f64; 257];
+    let mut cs = [0.0f64; 257];
+    for (i, &c) in hist.iter().enumerate() {
+        cn[i + 1] = cn[i] + c as f64;
+        cs[i + 1] = cs[i] + i as f64 * c as f64;
+    }
+    let n = cn[256];
+    if n == 0.0 {
+        return (0, 0, 0.0);
+    }
+    let mean = cs[256] / n;
+    let var: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| c as f64 * (i as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    // Σ nₖ μₖ² = Σ sₖ² / nₖ is maximal exactly where the between-class variance is.
+    let term = |a: usize, b: usize| {
+        let (w, s) = (cn[b] - cn[a], cs[b] - cs[a]);
+        if w > 0.0 { s * s / w } else { f64::NAN }
+    };
+    let (mut best, mut bt) = (f64::NEG_INFINITY, (0u8, 0u8));
+    for t1 in 0..254usize {
+        let lo = term(0, t1 + 1);
+        if lo.is_nan() {
+            continue;
+        }
+        for t2 in t1 + 1..255usize {
+            let v = lo + term(t1 + 1, t2 + 1) + term(t2 + 1, 256);
+            if v > best {
+                best = v;
+                bt = (t1 as u8, t2 as u8);
+            }
+        }
+    }
+    if !best.is_finite() || var <= 0.0 {
+        return (0, 0, 0.0);
+    }
+    let between = best / n - mean * mean;
+    (bt.0, bt.1, (between / var).clamp(0.0, 1.0))
+}
+
+/// Foreground by a global threshold with a local-contrast cut: `v > t`, and where `v ≤ t_hi`
+/// (an ambiguous value: a dim part of the hand, or a background as bright as a dim hand) also
+/// `v + margin ≥` the mean of `v` over the `(2r + 1)²` window around the pixel (clipped to the
+/// image). A background region merely adjacent to a brighter hand sits below the local mean
+/// near the hand and drops out there, which cuts it off; the hand's own dim parts vary slowly
+/// and stay. Returns a 0/1 mask.
+pub(crate) fn threshold_local(
+    v: &[u8],
+    w: usize,
+    h: usize,
+    t: u8,
+    t_hi: u8,
+    margin: f32,
+    r: usize,
+) -> Vec<u8> {
+    let mut out: Vec<u8> = v.iter().map(|&p| u8::from(p > t)).collect();
+    if t_hi <= t || w == 0 || h == 0 {
+        return out;
+    }
+    // Summed-area table with a zero first row and column: sat[(y)(w+1) + x] = Σ v[<y, <x].
+    let sw = w + 1;
+    let mut sat = vec![0u32; sw * (h + 1)];
+    for y in 0..h {
+        let mut row = 0u32;
+        for x in 0..w {
+            row += v[y * w + x] as u32;
+            sat[(y + 1) * sw + x + 1] = sat[y * sw + x + 1] + row;
+        }
+    }
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+        for x in 0..w {
+            let i = y * w + x;
+            let p = v[i];
+            if p <= t || p > t_hi {
+                continue;
+            }
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+            let s = sat[y1 * sw + x1] + sat[y0 * sw + x0] - sat[y0 * sw + x1] - sat[y1 * sw + x0];
+            let n = ((y1 - y0) * (x1 - x0)) as f32;
+            if (p as f32 + margin) * n < s as f32 {
+                out[i] = 0;
+            }
+        }
+    }
+    out
+}
+
 /// Horizontal runs `[x0, x1)` of one value in a mask, in raster order, with a union–find
 /// forest over them linking 4-connected runs; each tree's root is its first run.
 struct Runs {
@@ -240,6 +337,36 @@ pub(crate) fn largest_component(mask: &mut [u8], w: usize, h: usize) -> usize {
         }
     }
     best_area
+}
+
+/// Clears every 4-connected foreground component for which `drop(area, marked)` is true, where
+/// `marked` counts the component's pixels with `marks[i] != 0`.
+pub(crate) fn drop_components(
+    mask: &mut [u8],
+    marks: &[u8],
+    w: usize,
+    h: usize,
+    drop: impl Fn(usize, usize) -> bool,
+) {
+    let mut r = Runs::label(mask, w, h, true);
+    r.flatten();
+    let mut stats = vec![(0usize, 0usize); r.runs.len()];
+    for (i, &(y, x0, x1)) in r.runs.iter().enumerate() {
+        let o = y as usize * w;
+        let s = &mut stats[r.parent[i] as usize];
+        s.0 += (x1 - x0) as usize;
+        s.1 += marks[o + x0 as usize..o + x1 as usize]
+            .iter()
+            .filter(|&&m| m != 0)
+            .count();
+    }
+    for (i, &(y, x0, x1)) in r.runs.iter().enumerate() {
+        let (area, marked) = stats[r.parent[i] as usize];
+        if drop(area, marked) {
+            let o = y as usize * w;
+            mask[o + x0 as usize..o + x1 as usize].fill(0);
+        }
+    }
 }
 
 /// Fills background regions not 4-connected to the image border.
@@ -582,6 +709,123 @@ mod reference {
     }
 
     /// Fills background regions not 4-connected to the image border.
+    pub(super) fn drop_components(
+        mask: &mut [u8],
+        marks: &[u8],
+        w: usize,
+        h: usize,
+        drop: impl Fn(usize, usize) -> bool,
+    ) {
+        let mut seen = vec![false; w * h];
+        for start in 0..w * h {
+            if mask[start] == 0 || seen[start] {
+                continue;
+            }
+            seen[start] = true;
+            let mut comp = vec![start];
+            let mut k = 0;
+            while k < comp.len() {
+                let i = comp[k];
+                k += 1;
+                let (x, y) = (i % w, i / w);
+                let mut nb = Vec::new();
+                if x > 0 {
+                    nb.push(i - 1);
+                }
+                if x + 1 < w {
+                    nb.push(i + 1);
+                }
+                if y > 0 {
+                    nb.push(i - w);
+                }
+                if y + 1 < h {
+                    nb.push(i + w);
+                }
+                for j in nb {
+                    if mask[j] != 0 && !seen[j] {
+                        seen[j] = true;
+                        comp.push(j);
+                    }
+                }
+            }
+            let marked = comp.iter().filter(|&&i| marks[i] != 0).count();
+            if drop(comp.len(), marked) {
+                for &i in &comp {
+                    mask[i] = 0;
+                }
+            }
+        }
+    }
+
+    /// Local-contrast threshold, per pixel with a direct window sum.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn threshold_local(
+        v: &[u8],
+        w: usize,
+        h: usize,
+        t: u8,
+        t_hi: u8,
+        margin: f32,
+        r: usize,
+    ) -> Vec<u8> {
+        let mut out = vec![0u8; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let p = v[y * w + x];
+                if p <= t {
+                    continue;
+                }
+                if p > t_hi || t_hi <= t {
+                    out[y * w + x] = 1;
+                    continue;
+                }
+                let (mut s, mut n) = (0u64, 0u64);
+                for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
+                    for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
+                        s += v[yy * w + xx] as u64;
+                        n += 1;
+                    }
+                }
+                out[y * w + x] = u8::from((p as f32 + margin) * n as f32 >= s as f32);
+            }
+        }
+        out
+    }
+
+    /// Three-class Otsu by exhaustive search of the between-class variance.
+    pub(super) fn otsu3(v: &[u8]) -> (u8, u8) {
+        let n = v.len() as f64;
+        let mean = v.iter().map(|&p| p as f64).sum::<f64>() / n;
+        let mut hist = [0u64; 256];
+        for &p in v {
+            hist[p as usize] += 1;
+        }
+        let (mut best, mut bt) = (f64::NEG_INFINITY, (0u8, 0u8));
+        for t1 in 0..254usize {
+            for t2 in t1 + 1..255usize {
+                let mut between = 0.0;
+                let mut empty = false;
+                for (a, b) in [(0, t1), (t1 + 1, t2), (t2 + 1, 255)] {
+                    let (mut c, mut s) = (0.0f64, 0.0f64);
+                    for (i, &k) in hist.iter().enumerate().take(b + 1).skip(a) {
+                        c += k as f64;
+                        s += i as f64 * k as f64;
+                    }
+                    if c == 0.0 {
+                        empty = true;
+                        break;
+                    }
+                    between += c * (s / c - mean).powi(2);
+                }
+                if !empty && between > best * (1.0 + 1e-9) + 1e-9 {
+                    best = between;
+                    bt = (t1 as u8, t2 as u8);
+                }
+            }
+        }
+        bt
+    }
+
     pub(super) fn fill_holes(mask: &mut [u8], w: usize, h: usize) {
         // 0 = unvisited background, 1 = foreground, 2 = background reached from the border.
         let mut state: Vec<u8> = mask.iter().map(|&m| u8::from(m != 0)).collect();
@@ -967,9 +1211,9 @@ mod timing {
              holes {t_fill:.0}/{o_fill:.0}, distance {t_dist:.0}/{o_dist:.0})"
         );
         if let Ok(hand) = segment(&small)
-            && let Ok(found) = find_landmarks(frame, &small, &hand)
+            && let Ok(found) = find_landmarks(frame, &small, &hand, true)
         {
-            let t_lm = time(n, || find_landmarks(frame, &small, &hand).is_ok());
+            let t_lm = time(n, || find_landmarks(frame, &small, &hand, true).is_ok());
             let t_ref = time(n, || refine(frame, &small, &hand, &found));
             let lm = refine(frame, &small, &hand, &found);
             let t_ext = time(n, || extract(frame, &small, &hand, lm, 128));
