@@ -10,8 +10,14 @@
 //! 2. **Segment**: blur, then Otsu's threshold on the channel that separates best (Otsu's
 //!    separability η): gray (NIR, gray and colour frames) or chroma red Cr (skin colour, visible
 //!    colour frames). The hand is assumed brighter than the background in that channel (NIR
-//!    illumination, skin against a darker or less red background). Then a morphological opening
-//!    (removes cables, pegs and thin clutter), the largest component, and hole filling (rings).
+//!    illumination, skin against a darker or less red background). A background lit as
+//!    brightly as a dim hand (a desk, paper, a wall) merges with the fingers at that threshold:
+//!    a three-class Otsu split marks the ambiguous values between Otsu's threshold and the
+//!    hand's class, and a **local-contrast cut** drops ambiguous pixels clearly darker than their
+//!    surroundings (a finger-sized window); large, mostly ambiguous regions that the cut severs
+//!    from the hand are removed, everything else of the plain threshold is kept. Then a
+//!    morphological opening (removes cables, pegs and thin clutter), the largest component, and
+//!    hole filling (rings).
 //! 3. **Palm centre**: the maximum of the distance transform (centre and radius `R` of the
 //!    largest inscribed circle), so a wrist, forearm or sleeve does not pull it away.
 //! 4. **Fingers**: the mask is read along circles of radius 1.35–2.4 `R` around the centre;
@@ -771,9 +777,7 @@ fn fingers_at(
         }
         Some(s / 4.0)
     };
-    if follows_seams(frame) {
-        split_pressed_fingers(&mut runs, m, rho, r, c, small, &value, hand.threshold);
-    }
+    split_pressed_fingers(&mut runs, m, rho, r, c, small, &value, hand.threshold);
     let finger_like = |run: &Run| {
         let wdt = run.len as f32 * arc;
         (0.15 * r..=0.95 * r).contains(&wdt)
@@ -1411,7 +1415,7 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
             }
             None => v0,
         };
-        out[j] = if seams && (narrow || found.pressed[j]) {
+        out[j] = if found.pressed[j] || (seams && narrow) {
             follow_seam(&value, thr, refined, b, f, found.radius * f)
         } else {
             refined
@@ -1432,10 +1436,13 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
 /// the valley `p` found on the mask, follow that seam towards the palm (along `−b`) while the
 /// profile across it keeps a clear dip between two hand-bright sides; the valley is where the
 /// seam ends. A seam must persist well beyond an edge's blur (`min_len`), otherwise `p` stays.
-/// Whether seams between touching fingers are followed: in near-infrared frames only. Under
-/// visible light the palm's flexion creases are as dark as such a seam and run the same way
-/// from the finger bases (on a real phone photo the follower walked down the creases), while
-/// NIR light passes the skin's surface and leaves the creases faint.
+/// Whether a valley whose mask shows an open but narrow gap (a V between converging fingers)
+/// is followed along a seam beyond the gap: in near-infrared frames only. Under visible light
+/// the palm's flexion creases are as dark as such a seam and run the same way from the finger
+/// bases (on a real phone photo the follower walked down the creases from an open gap), while
+/// NIR light passes the skin's surface and leaves the creases faint. Fingers pressed together
+/// (no gap in the mask at all, split on the finger circle where a seam divides a double-width
+/// crossing) are followed under any light: without the seam there is no valley.
 fn follows_seams(frame: &Frame) -> bool {
     frame.spectrum().is_near_infrared()
 }
