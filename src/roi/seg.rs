@@ -792,34 +792,43 @@ mod reference {
         out
     }
 
-    /// Three-class Otsu by exhaustive search of the between-class variance.
-    pub(super) fn otsu3(v: &[u8]) -> (u8, u8) {
+    /// Between-class variance (times the count) of the split `≤ t1 < … ≤ t2 < …`; −∞ when a
+    /// class is empty.
+    pub(super) fn between3(v: &[u8], t1: u8, t2: u8) -> f64 {
         let n = v.len() as f64;
         let mean = v.iter().map(|&p| p as f64).sum::<f64>() / n;
-        let mut hist = [0u64; 256];
-        for &p in v {
-            hist[p as usize] += 1;
+        let mut total = 0.0;
+        for (a, b) in [
+            (0u16, t1 as u16),
+            (t1 as u16 + 1, t2 as u16),
+            (t2 as u16 + 1, 255),
+        ] {
+            let c: Vec<f64> = v
+                .iter()
+                .filter(|&&p| (a..=b).contains(&(p as u16)))
+                .map(|&p| p as f64)
+                .collect();
+            if c.is_empty() {
+                return f64::NEG_INFINITY;
+            }
+            let m = c.iter().sum::<f64>() / c.len() as f64;
+            total += c.len() as f64 * (m - mean).powi(2);
         }
+        total
+    }
+
+    /// Three-class Otsu by exhaustive search over the distinct values.
+    pub(super) fn otsu3(v: &[u8]) -> (u8, u8) {
+        let mut vals: Vec<u8> = v.to_vec();
+        vals.sort_unstable();
+        vals.dedup();
         let (mut best, mut bt) = (f64::NEG_INFINITY, (0u8, 0u8));
-        for t1 in 0..254usize {
-            for t2 in t1 + 1..255usize {
-                let mut between = 0.0;
-                let mut empty = false;
-                for (a, b) in [(0, t1), (t1 + 1, t2), (t2 + 1, 255)] {
-                    let (mut c, mut s) = (0.0f64, 0.0f64);
-                    for (i, &k) in hist.iter().enumerate().take(b + 1).skip(a) {
-                        c += k as f64;
-                        s += i as f64 * k as f64;
-                    }
-                    if c == 0.0 {
-                        empty = true;
-                        break;
-                    }
-                    between += c * (s / c - mean).powi(2);
-                }
-                if !empty && between > best * (1.0 + 1e-9) + 1e-9 {
-                    best = between;
-                    bt = (t1 as u8, t2 as u8);
+        for &t1 in &vals {
+            for &t2 in vals.iter().filter(|&&t2| t2 > t1) {
+                let b = between3(v, t1, t2);
+                if b > best {
+                    best = b;
+                    bt = (t1, t2);
                 }
             }
         }
@@ -1083,6 +1092,70 @@ mod tests {
                 );
             }
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(100))]
+
+        /// The local-contrast threshold and the component filter equal their direct references.
+        #[test]
+        fn local_cut_and_component_filter_equal_reference(w in 1usize..50, h in 1usize..40,
+                seed: u64, density in 0u8..200, t in 0u8..200, dt in 0u8..80,
+                margin in 0.0f32..30.0, r in 0usize..6, big in 0usize..60, frac in 0usize..11) {
+            let m = random_mask(w, h, seed, density);
+            let v: Vec<u8> = m.iter().enumerate()
+                .map(|(i, &b)| b.wrapping_mul(150).wrapping_add(((i as u64).wrapping_mul(seed | 1) >> 7) as u8 % 90))
+                .collect();
+            let t_hi = t.saturating_add(dt);
+            proptest::prop_assert_eq!(
+                threshold_local(&v, w, h, t, t_hi, margin, r),
+                reference::threshold_local(&v, w, h, t, t_hi, margin, r)
+            );
+            let marks: Vec<u8> = v.iter().map(|&p| u8::from(p > t)).collect();
+            let drop = |area: usize, marked: usize| area >= big && marked * 10 >= area * frac;
+            let (mut a, mut b) = (m.clone(), m.clone());
+            drop_components(&mut a, &marks, w, h, drop);
+            reference::drop_components(&mut b, &marks, w, h, drop);
+            proptest::prop_assert_eq!(a, b);
+        }
+    }
+
+    /// Three-class Otsu reaches the largest between-class variance an exhaustive search finds,
+    /// and separates three well-spaced levels.
+    #[test]
+    fn three_class_otsu_is_optimal() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for case in 0..12 {
+            let n = 40 + case * 17;
+            let v: Vec<u8> = (0..n)
+                .map(|i| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    if case % 3 == 0 {
+                        [20u8, 120, 220][i % 3] + (x % 7) as u8
+                    } else {
+                        (x % 256) as u8
+                    }
+                })
+                .collect();
+            let (t1, t2, eta) = otsu3_hist(&histogram(&v));
+            let (r1, r2) = reference::otsu3(&v);
+            let between = |a: u8, b: u8| reference::between3(&v, a, b);
+            assert!(
+                (between(t1, t2) - between(r1, r2)).abs() <= 1e-9 * between(r1, r2).max(1.0),
+                "case {case}: ({t1}, {t2}) vs ({r1}, {r2})"
+            );
+            assert!((0.0..=1.0).contains(&eta));
+            if case % 3 == 0 {
+                assert!(
+                    (26..120).contains(&t1) && (126..220).contains(&t2),
+                    "{t1} {t2}"
+                );
+                assert!(eta > 0.95);
+            }
+        }
+        assert_eq!(otsu3_hist(&histogram(&[9u8; 5])).2, 0.0);
     }
 
     #[test]
