@@ -1275,13 +1275,31 @@ mod timing {
             m
         });
         fill_holes(&mut m1, w, h);
+        let hist = histogram(&b);
+        let t_otsu3 = time(n, || otsu3_hist(&hist));
+        let (_, t_hi, _) = otsu3_hist(&hist);
+        let t_local = time(n, || threshold_local(&b, w, h, t, t_hi, 8.0, 8));
+        let cut0 = threshold_local(&b, w, h, t, t_hi, 8.0, 8);
+        let t_cut_open = time(n, || {
+            let mut m = cut0.clone();
+            open(&mut m, w, h, r);
+            largest_component(&mut m, w, h);
+            m
+        });
+        let t_drop = time(n, || {
+            let mut m = m0.clone();
+            drop_components(&mut m, &cut0, w, h, |a, _| a > 100);
+            m
+        });
         let t_dist = time(n, || distance(&m1, w, h));
         let o_dist = time(n, || reference::distance(&m1, w, h));
         print!(
             "{name} ({w}×{h} small), µs new/old: detect {total:.0} | small {t_small:.0}/{o_small:.0} \
              | segment {t_seg:.0} (blur {t_blur:.0}/{o_blur:.0}, otsu {t_otsu:.0}/{o_otsu:.0}, \
              open {t_open:.0}/{o_open:.0}, largest {t_lc:.0}/{o_lc:.0}, \
-             holes {t_fill:.0}/{o_fill:.0}, distance {t_dist:.0}/{o_dist:.0})"
+             holes {t_fill:.0}/{o_fill:.0}, distance {t_dist:.0}/{o_dist:.0}; local cut: three-class \
+             otsu {t_otsu3:.0}, local threshold {t_local:.0}, cut opening + largest {t_cut_open:.0}, \
+             drop {t_drop:.0})"
         );
         if let Ok(hand) = segment(&small)
             && let Ok(found) = find_landmarks(frame, &small, &hand, true)
