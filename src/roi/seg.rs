@@ -182,30 +182,57 @@ pub(crate) fn threshold_local(
     if t_hi <= t || w == 0 || h == 0 {
         return out;
     }
-    // Summed-area table with a zero first row and column: sat[(y)(w+1) + x] = Σ v[<y, <x].
-    let sw = w + 1;
-    let mut sat = vec![0u32; sw * (h + 1)];
-    for y in 0..h {
-        let mut row = 0u32;
-        for x in 0..w {
-            row += v[y * w + x] as u32;
-            sat[(y + 1) * sw + x + 1] = sat[y * sw + x + 1] + row;
+    // Column sums over the window's rows, updated row by row, then a prefix sum along the row:
+    // each window sum is one difference.
+    let mut col = vec![0u32; w];
+    let mut pre = vec![0u32; w + 1];
+    let add = |col: &mut [u32], row: &[u8]| {
+        for (c, &p) in col.iter_mut().zip(row) {
+            *c += p as u32;
         }
+    };
+    for row in v.chunks_exact(w).take(r + 1) {
+        add(&mut col, row);
     }
     for y in 0..h {
-        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+        if y > 0 {
+            if y + r < h {
+                add(&mut col, &v[(y + r) * w..(y + r + 1) * w]);
+            }
+            if y > r {
+                for (c, &p) in col.iter_mut().zip(&v[(y - r - 1) * w..(y - r) * w]) {
+                    *c -= p as u32;
+                }
+            }
+        }
+        let ny = ((y + r + 1).min(h) - y.saturating_sub(r)) as f32;
         for x in 0..w {
-            let i = y * w + x;
-            let p = v[i];
-            if p <= t || p > t_hi {
-                continue;
-            }
+            pre[x + 1] = pre[x] + col[x];
+        }
+        let row = &v[y * w..(y + 1) * w];
+        let orow = &mut out[y * w..(y + 1) * w];
+        // Branch-free: hand = above t, and either above t_hi or not below the local mean by
+        // more than the margin.
+        let keep = |p: u8, s: u32, n: f32| {
+            u8::from(p > t) & (u8::from(p > t_hi) | u8::from((p as f32 + margin) * n >= s as f32))
+        };
+        let (lo, hi) = (r.min(w), w.saturating_sub(r + 1).max(r.min(w)));
+        for x in (0..lo).chain(hi..w) {
             let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
-            let s = sat[y1 * sw + x1] + sat[y0 * sw + x0] - sat[y0 * sw + x1] - sat[y1 * sw + x0];
-            let n = ((y1 - y0) * (x1 - x0)) as f32;
-            if (p as f32 + margin) * n < s as f32 {
-                out[i] = 0;
-            }
+            orow[x] = keep(row[x], pre[x1] - pre[x0], ny * (x1 - x0) as f32);
+        }
+        if hi <= lo {
+            continue;
+        }
+        // Interior: the full window width.
+        let n = ny * (2 * r + 1) as f32;
+        for (((o, &p), &a), &b) in orow[lo..hi]
+            .iter_mut()
+            .zip(&row[lo..hi])
+            .zip(&pre[lo + r + 1..hi + r + 1])
+            .zip(&pre[lo - r..hi - r])
+        {
+            *o = keep(p, a - b, n);
         }
     }
     out
