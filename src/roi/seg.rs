@@ -142,13 +142,17 @@ pub(crate) fn otsu3_hist(hist: &[u64; 256]) -> (u8, u8, f64) {
         let (w, s) = (cn[b] - cn[a], cs[b] - cs[a]);
         if w > 0.0 { s * s / w } else { f64::NAN }
     };
+    // Only splits with three non-empty classes count: t1 from the first occupied value, t2
+    // below the last one.
+    let first = hist.iter().position(|&c| c > 0).unwrap_or(0);
+    let last = hist.iter().rposition(|&c| c > 0).unwrap_or(0);
     let (mut best, mut bt) = (f64::NEG_INFINITY, (0u8, 0u8));
-    for t1 in 0..254usize {
+    for t1 in first..last.min(254) {
         let lo = term(0, t1 + 1);
         if lo.is_nan() {
             continue;
         }
-        for t2 in t1 + 1..255usize {
+        for t2 in t1 + 1..last.min(255) {
             let v = lo + term(t1 + 1, t2 + 1) + term(t2 + 1, 256);
             if v > best {
                 best = v;
