@@ -2,9 +2,11 @@
 //! valley landmark error, ROI corner error, hand-side agreement, the residual shift between
 //! ROIs of the same identity, and time per frame.
 //!
-//! Run: `cargo run --release --features synth --example roi_synth_accuracy -- [IDENTITIES] [SAMPLES] [SPECTRUM] [MAX_ROT_DEG]`
-//! (defaults 100 × 10 = 1 000 frames, `nir`, 180° = the full circle; SPECTRUM is `nir`, `gray`
-//! or `rgb`). Also writes the first 6 frames as PNGs to `target/roi_synth/` for
+//! Run: `cargo run --release --features synth --example roi_synth_accuracy -- [IDENTITIES] [SAMPLES] [SPECTRUM] [MAX_ROT_DEG] [FIRST_IDENTITY]`
+//! (defaults 100 × 10 = 1 000 frames, `nir`, 180° = the full circle, identities from 0; SPECTRUM
+//! is `nir`, `gray` or `rgb`). `-- 100 10 gray 25 100` gives exactly the visible frames of the
+//! evaluation split of `examples/accuracy.rs` (identities 100..200, the generator's default
+//! ±25° rotation). Also writes the first 6 frames as PNGs to `target/roi_synth/` for
 //! `examples/roi_overlay`.
 //!
 //! **Residual shift** (issue 5: "two samples of one identity agree within a few pixels"): two
@@ -14,8 +16,11 @@
 //! own ground-truth ROI is printed as the floor (the ROI convention follows the valleys, which
 //! move with the finger spread).
 //!
-//! `DUMP=DIR` writes an overlay PNG of every frame that failed, has a valley error above 6 px or
-//! the hand side wrong: hand contour (green), true valleys (white squares), detected valleys
+//! **Misplaced ROIs**: frames whose detected ROI has a corner more than 10 % of the ROI side from
+//! ground truth (the measure `examples/accuracy.rs` attributes mated errors to).
+//!
+//! `DUMP=DIR` writes an overlay PNG of every frame that failed, has a valley error above 6 px, a
+//! misplaced ROI or the hand side wrong: hand contour (green), true valleys (white squares), detected valleys
 //! (red: index–middle, yellow: middle–ring, magenta: ring–little), palm centre (cyan).
 
 use std::collections::BTreeMap;
@@ -50,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let samples: u64 = a.get(1).map_or(Ok(10), |s| s.parse())?;
     let spectrum = a.get(2).cloned().unwrap_or_else(|| "nir".into());
     let rot: f32 = a.get(3).map_or(Ok(180.0), |s| s.parse())?;
+    let first: u64 = a.get(4).map_or(Ok(0), |s| s.parse())?;
     let dump = std::env::var_os("DUMP").map(std::path::PathBuf::from);
     if let Some(d) = &dump {
         std::fs::create_dir_all(d)?;
@@ -64,10 +70,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all("target/roi_synth")?;
     let (mut n, mut fails, mut wrong_side, mut skipped) = (0, Vec::new(), 0, 0);
     let (mut lm_err, mut corner_err, mut times) = (Vec::new(), Vec::new(), Vec::new());
+    let mut misplaced = 0usize;
     // identity → per sample: (detected ROI coords, truth ROI coords) of the two hand points.
     type Pts = [(f32, f32); 2];
     let mut shifts: BTreeMap<u64, Vec<(Pts, Pts)>> = BTreeMap::new();
-    for cap in Dataset::new(&gen_, 0..ids, samples) {
+    for cap in Dataset::new(&gen_, first..first + ids, samples) {
         if !cap.truth.in_frame {
             skipped += 1;
             continue;
@@ -108,6 +115,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     ce = ce.max((c.x - t.0).hypot(c.y - t.1));
                 }
                 corner_err.push(ce);
+                let rel = ce / tr.roi.side_px;
+                if rel > 0.10 {
+                    misplaced += 1;
+                }
                 let right = matches!(tr.side, HandSide::Right);
                 let side_wrong = roi.transform.mirrored == right;
                 if side_wrong {
@@ -115,6 +126,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     bad = Some(format!("side_err{worst:.0}"));
                 } else if worst > 6.0 {
                     bad = Some(format!("err{worst:.0}"));
+                } else if rel > 0.10 {
+                    bad = Some(format!("corner{:.0}", 100.0 * rel));
                 }
                 // Residual shift: two hand-fixed points in ROI px.
                 let pc = sh(tr.palm_center);
@@ -135,9 +148,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         if let (Some(d), Some(kind)) = (&dump, bad) {
             println!(
-                "  {kind}: id {} sample {} rot {:.0} spread {:.2} defocus {:.1} motion {:?} {:?}",
+                "  {kind}: id {} sample {} corner error {:.1} % of side, rot {:.0} spread {:.2} defocus {:.1} motion {:?} {:?}",
                 tr.identity,
                 tr.sample,
+                corner_err_rel(res.as_ref().ok(), tr),
                 tr.rotation_deg,
                 tr.finger_spread,
                 tr.defocus_sigma_px,
@@ -170,7 +184,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          FTA: {}/{n} = {:.2} %\n\
          wrong hand side: {wrong_side}\n\
          valley error (px): median {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}\n\
-         ROI worst-corner error (px): median {:.2}, p99 {:.2}\n\
+         ROI worst-corner error (px): median {:.2}, p99 {:.2}; misplaced (> 10 % of the side): {misplaced}\n\
          same-identity residual shift (ROI px of 128): median {:.2}, p90 {:.2} (ground-truth ROIs: {:.2}, {:.2})\n\
          time per frame (ms, 1 thread, this machine): median {:.2}",
         fails.len(),
@@ -191,6 +205,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  FTA identity {} sample {}: {}", f.0, f.1, f.2);
     }
     Ok(())
+}
+
+/// Largest corner distance between detected and true ROI, % of the true side (NaN: no ROI).
+fn corner_err_rel(roi: Option<&Roi>, tr: &openpalm::synth::GroundTruth) -> f32 {
+    roi.map_or(f32::NAN, |roi| {
+        let e = roi
+            .corners
+            .iter()
+            .zip(tr.roi.corners)
+            .map(|(c, t)| (c.x - (t[0] - 0.5)).hypot(c.y - (t[1] - 0.5)))
+            .fold(0.0f32, f32::max);
+        100.0 * e / tr.roi.side_px
+    })
 }
 
 fn overlay(

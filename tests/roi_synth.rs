@@ -2,9 +2,10 @@
 //! from `examples/roi_synth_accuracy`).
 //!
 //! Issue 5's bounds are FTA ≤ 0.5 %, valley error median ≤ 2 px and 99th percentile ≤ 6 px at
-//! 640×480. Measured on 1 000 NIR frames at any rotation, NIR meets them all; visible-light
-//! frames meet the landmark bounds on 300 RGB frames, but FTA is ~1 % (RGB) and ~5 % (gray:
-//! textured backgrounds as bright as the hand merge with the fingers). This test guards what is
+//! 640×480. Measured on 1 000 frames each at any rotation, NIR meets them all (FTA 0.4 %) and
+//! so does visible RGB (FTA 0.3 %, p99 6.0 px); visible gray meets the median but not FTA
+//! (4.1 %: textured backgrounds as bright as the hand in places still merge with the fingers
+//! where the local-contrast cut cannot separate them) nor p99 (7.2 px). This test guards what is
 //! achieved, with margin: FTA ≤ 10 % on these small sets, hand side wrong in ≤ 4 %, median
 //! ≤ 2 px, 90th percentile ≤ 4 px, 99th percentile ≤ 6 px.
 //! Run: `cargo test --release --features synth --test roi_synth -- --nocapture`.
@@ -61,8 +62,8 @@ fn run(spectrum: &str, ids: std::ops::Range<u64>, samples: u64) {
         fails.len()
     );
     assert!(n >= 20, "too few in-frame captures: {n}");
-    // Measured FTA (examples/roi_synth_accuracy): NIR 0.2 % of 1 000 frames, visible RGB 1 %
-    // and gray 5 % of 300; on these small sets allow at most one frame in ten.
+    // Measured FTA (examples/roi_synth_accuracy, 1 000 frames each): NIR 0.4 %, visible RGB
+    // 0.3 %, gray 4.1 %; on these small sets allow at most one frame in ten.
     assert!(
         fails.len() * 10 <= n,
         "{spectrum}: failures to acquire: {fails:?}"

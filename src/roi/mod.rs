@@ -10,8 +10,14 @@
 //! 2. **Segment**: blur, then Otsu's threshold on the channel that separates best (Otsu's
 //!    separability η): gray (NIR, gray and colour frames) or chroma red Cr (skin colour, visible
 //!    colour frames). The hand is assumed brighter than the background in that channel (NIR
-//!    illumination, skin against a darker or less red background). Then a morphological opening
-//!    (removes cables, pegs and thin clutter), the largest component, and hole filling (rings).
+//!    illumination, skin against a darker or less red background). A background lit as
+//!    brightly as a dim hand (a desk, paper, a wall) merges with the fingers at that threshold:
+//!    a three-class Otsu split marks the ambiguous values between Otsu's threshold and the
+//!    hand's class, and a **local-contrast cut** drops ambiguous pixels clearly darker than their
+//!    surroundings (a finger-sized window); large, mostly ambiguous regions that the cut severs
+//!    from the hand are removed, everything else of the plain threshold is kept. Then a
+//!    morphological opening (removes cables, pegs and thin clutter), the largest component, and
+//!    hole filling (rings).
 //! 3. **Palm centre**: the maximum of the distance transform (centre and radius `R` of the
 //!    largest inscribed circle), so a wrist, forearm or sleeve does not pull it away.
 //! 4. **Fingers**: the mask is read along circles of radius 1.35–2.4 `R` around the centre;
@@ -426,7 +432,11 @@ impl FullHandDetector {
     pub fn hand_mask(&self, frame: &Frame) -> Result<(GrayImage, u32), RoiError> {
         frame.check_limits(&self.config.limits)?;
         let small = Small::new(frame, self.config.detect_max_side_px as usize);
-        let hand = segment(&small)?;
+        let hand = match locate(frame, &small) {
+            Ok((hand, _)) => hand,
+            Err(RoiError::TooFewValleys { .. }) => segment(&small)?,
+            Err(e) => return Err(e),
+        };
         let img = GrayImage::from_raw(
             small.w as u32,
             small.h as u32,
@@ -441,8 +451,7 @@ impl FullHandDetector {
     pub fn detect_unchecked(&self, frame: &Frame) -> Result<Roi, RoiError> {
         frame.check_limits(&self.config.limits)?;
         let small = Small::new(frame, self.config.detect_max_side_px as usize);
-        let hand = segment(&small)?;
-        let found = find_landmarks(frame, &small, &hand)?;
+        let (hand, found) = locate(frame, &small)?;
         let lm = refine(frame, &small, &hand, &found);
         Ok(extract(
             frame,
@@ -491,7 +500,23 @@ struct Hand {
 const MIN_HAND_FRACTION: f32 = 0.02;
 const MAX_HAND_FRACTION: f32 = 0.9;
 
+/// The primary segmentation (the first hypothesis of [`segment_hypotheses`]).
 fn segment(small: &Small) -> Result<Hand, RoiError> {
+    Ok(segment_hypotheses(small)?.swap_remove(0))
+}
+
+/// Hand segmentation hypotheses, in the order landmark search tries them.
+///
+/// The primary one is Otsu's threshold on the channel that separates best (with the NIR
+/// hysteresis into dim fingers). A background as bright as the hand only in part (a desk, a
+/// sheet of paper, a lit wall behind the hand) forms a third class between the dark background
+/// and the hand: the fingers merge with it at Otsu's threshold. When a three-class Otsu split
+/// finds such a middle class above Otsu's threshold, the mask at its upper threshold (hand
+/// only) is a second hypothesis.
+///
+/// The primary mask is tried first: a hand under uneven light also splits into three classes
+/// (its dim side is the middle one), and the upper threshold then cuts the hand.
+fn segment_hypotheses(small: &Small) -> Result<Vec<Hand>, RoiError> {
     let (w, h) = (small.w, small.h);
     let mut cands = vec![(Channel::Gray, seg::blur(&small.gray, w, h))];
     if let Some(cr) = &small.cr {
@@ -516,8 +541,43 @@ fn segment(small: &Small) -> Result<Hand, RoiError> {
         return Err(no_hand(0.0));
     }
     let r_open = (w.max(h) as f32 * 0.008).max(1.0);
+    // The local-contrast cut: values between Otsu's threshold and the upper threshold of a
+    // three-class split are ambiguous; they stay hand only where they are not clearly darker
+    // than their surroundings (window ≈ a finger's width, margin a tenth of the contrast).
+    let (_, t_hi, _) = seg::otsu3_hist(&hist);
+    let r_local = ((w.max(h) as f32 * 0.025).round() as usize).max(2);
+    let margin = {
+        let (mut n0, mut s0, mut n1, mut s1) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for (i, &c) in hist.iter().enumerate() {
+            if i <= t as usize {
+                n0 += c as f64;
+                s0 += c as f64 * i as f64;
+            } else {
+                n1 += c as f64;
+                s1 += c as f64 * i as f64;
+            }
+        }
+        (0.1 * (s1 / n1.max(1.0) - s0 / n0.max(1.0))).max(2.0) as f32
+    };
     let threshold_mask = |t: u8| -> (Vec<u8>, usize) {
         let mut mask: Vec<u8> = blurred.iter().map(|&v| u8::from(v > t)).collect();
+        if t_hi > t {
+            // The hand as the local-contrast cut sees it; what the plain threshold adds to it in
+            // large pieces of mostly ambiguous values is another object (bright background).
+            let mut cut = seg::threshold_local(&blurred, w, h, t, t_hi, margin, r_local);
+            seg::open(&mut cut, w, h, r_open);
+            seg::largest_component(&mut cut, w, h);
+            let mut rest: Vec<u8> = mask.iter().zip(&cut).map(|(&m, &c)| m & (1 - c)).collect();
+            let ambiguous: Vec<u8> = blurred.iter().map(|&v| u8::from(v <= t_hi)).collect();
+            let big = (w * h) / 100;
+            seg::drop_components(&mut rest, &ambiguous, w, h, |area, amb| {
+                !(area >= big && amb * 10 >= area * 7)
+            });
+            // `rest` now holds only the pieces to remove.
+            for (m, &r) in mask.iter_mut().zip(&rest) {
+                *m &= 1 - r;
+            }
+        }
         seg::open(&mut mask, w, h, r_open);
         let area = seg::largest_component(&mut mask, w, h);
         (mask, area)
@@ -554,22 +614,25 @@ fn segment(small: &Small) -> Result<Hand, RoiError> {
     if !(MIN_HAND_FRACTION..=MAX_HAND_FRACTION).contains(&frac) {
         return Err(no_hand(frac));
     }
-    seg::fill_holes(&mut mask, w, h);
-    let dist = seg::distance(&mask, w, h);
-    let (imax, &dmax) = dist
-        .iter()
-        .enumerate()
-        .max_by_key(|&(_, d)| *d)
-        .expect("non-empty");
-    Ok(Hand {
-        mask,
-        channel,
-        threshold: t as f32 + 0.5,
-        separability: eta as f32,
-        center: ((imax % w) as f32, (imax / w) as f32),
-        radius: dmax as f32 / 3.0,
-        dist,
-    })
+    let hand = |mut mask: Vec<u8>, t: u8| -> Hand {
+        seg::fill_holes(&mut mask, w, h);
+        let dist = seg::distance(&mask, w, h);
+        let (imax, &dmax) = dist
+            .iter()
+            .enumerate()
+            .max_by_key(|&(_, d)| *d)
+            .expect("non-empty");
+        Hand {
+            mask,
+            channel,
+            threshold: t as f32 + 0.5,
+            separability: eta as f32,
+            center: ((imax % w) as f32, (imax / w) as f32),
+            radius: dmax as f32 / 3.0,
+            dist,
+        }
+    };
+    Ok(vec![hand(mask, t)])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -633,7 +696,27 @@ fn circle_runs(small: &Small, hand: &Hand, c: (f32, f32), rho: f32, m: usize) ->
     runs
 }
 
-fn find_landmarks(frame: &Frame, small: &Small, hand: &Hand) -> Result<Found, RoiError> {
+/// Segmentation and landmarks: the first segmentation hypothesis whose fingers pass the
+/// strict shape checks, else the first that passes the relaxed ones.
+fn locate(frame: &Frame, small: &Small) -> Result<(Hand, Found), RoiError> {
+    let mut hyps = segment_hypotheses(small)?;
+    let mut best_found = 0usize;
+    for strict in [true, false] {
+        for i in 0..hyps.len() {
+            match find_landmarks(frame, small, &hyps[i], strict) {
+                Ok(f) => return Ok((hyps.swap_remove(i), f)),
+                Err(n) => best_found = best_found.max(n),
+            }
+        }
+    }
+    Err(RoiError::TooFewValleys {
+        found: best_found,
+        required: 3,
+    })
+}
+
+/// Landmarks on one segmentation; `Err` carries the most valleys found.
+fn find_landmarks(frame: &Frame, small: &Small, hand: &Hand, strict: bool) -> Result<Found, usize> {
     let mut best_found = 0usize;
     // Candidate palm centres: the global distance maximum, then the best one far from it
     // (a forearm or sleeve wider than the palm).
@@ -656,25 +739,20 @@ fn find_landmarks(frame: &Frame, small: &Small, hand: &Hand) -> Result<Found, Ro
             ));
         }
     }
-    // First require every finger to go on outwards; then, for fingers cut short by the frame
-    // or by a dim segmentation, accept groups that pass the other shape checks.
-    for strict in [true, false] {
-        for &(c, r) in &centers {
-            if r < 2.0 {
-                continue;
-            }
-            for k in [1.5f32, 1.7, 1.35, 1.9, 2.1, 2.4] {
-                match fingers_at(frame, small, hand, c, r, k * r, strict) {
-                    Ok(f) => return Ok(f),
-                    Err(n) => best_found = best_found.max(n),
-                }
+    // Strict: every finger goes on outwards; relaxed: fingers cut short by the frame or by a
+    // dim segmentation pass when the other shape checks do.
+    for &(c, r) in &centers {
+        if r < 2.0 {
+            continue;
+        }
+        for k in [1.5f32, 1.7, 1.35, 1.9, 2.1, 2.4] {
+            match fingers_at(frame, small, hand, c, r, k * r, strict) {
+                Ok(f) => return Ok(f),
+                Err(n) => best_found = best_found.max(n),
             }
         }
     }
-    Err(RoiError::TooFewValleys {
-        found: best_found,
-        required: 3,
-    })
+    Err(best_found)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -699,9 +777,7 @@ fn fingers_at(
         }
         Some(s / 4.0)
     };
-    if follows_seams(frame) {
-        split_pressed_fingers(&mut runs, m, rho, r, c, small, &value, hand.threshold);
-    }
+    split_pressed_fingers(&mut runs, m, rho, r, c, small, &value, hand.threshold);
     let finger_like = |run: &Run| {
         let wdt = run.len as f32 * arc;
         (0.15 * r..=0.95 * r).contains(&wdt)
@@ -1339,7 +1415,7 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
             }
             None => v0,
         };
-        out[j] = if seams && (narrow || found.pressed[j]) {
+        out[j] = if found.pressed[j] || (seams && narrow) {
             follow_seam(&value, thr, refined, b, f, found.radius * f)
         } else {
             refined
@@ -1360,10 +1436,13 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
 /// the valley `p` found on the mask, follow that seam towards the palm (along `−b`) while the
 /// profile across it keeps a clear dip between two hand-bright sides; the valley is where the
 /// seam ends. A seam must persist well beyond an edge's blur (`min_len`), otherwise `p` stays.
-/// Whether seams between touching fingers are followed: in near-infrared frames only. Under
-/// visible light the palm's flexion creases are as dark as such a seam and run the same way
-/// from the finger bases (on a real phone photo the follower walked down the creases), while
-/// NIR light passes the skin's surface and leaves the creases faint.
+/// Whether a valley whose mask shows an open but narrow gap (a V between converging fingers)
+/// is followed along a seam beyond the gap: in near-infrared frames only. Under visible light
+/// the palm's flexion creases are as dark as such a seam and run the same way from the finger
+/// bases (on a real phone photo the follower walked down the creases from an open gap), while
+/// NIR light passes the skin's surface and leaves the creases faint. Fingers pressed together
+/// (no gap in the mask at all, split on the finger circle where a seam divides a double-width
+/// crossing) are followed under any light: without the seam there is no valley.
 fn follows_seams(frame: &Frame) -> bool {
     frame.spectrum().is_near_infrared()
 }
@@ -1761,10 +1840,10 @@ mod timing {
         let hand = segment(&small).unwrap();
         let t = std::time::Instant::now();
         for _ in 0..n {
-            std::hint::black_box(find_landmarks(&frame, &small, &hand).ok());
+            std::hint::black_box(find_landmarks(&frame, &small, &hand, true).ok());
         }
         println!("landmarks: {:?}", t.elapsed() / n);
-        if let Ok(found) = find_landmarks(&frame, &small, &hand) {
+        if let Ok(found) = find_landmarks(&frame, &small, &hand, true) {
             let t = std::time::Instant::now();
             for _ in 0..n {
                 std::hint::black_box(refine(&frame, &small, &hand, &found));

@@ -114,6 +114,134 @@ pub(crate) fn otsu_hist(hist: &[u64; 256]) -> (u8, f64) {
     (best_t, eta)
 }
 
+/// Three-class Otsu (Liao, Chen & Chung 2001): the thresholds `t1 < t2` that split the values
+/// into `≤ t1`, `(t1, t2]` and `> t2` with the largest between-class variance; returns
+/// `(t1, t2, eta)` with `eta` ∈ [0, 1] the separability (between-class / total variance;
+/// 0 for fewer than three distinct values). Ties keep the smallest `(t1, t2)`.
+pub(crate) fn otsu3_hist(hist: &[u64; 256]) -> (u8, u8, f64) {
+    // Cumulative counts and value sums: class (a, b] has n = N[b] − N[a], s = S[b] − S[a].
+    let mut cn = [0.0f64; 257];
+    let mut cs = [0.0f64; 257];
+    for (i, &c) in hist.iter().enumerate() {
+        cn[i + 1] = cn[i] + c as f64;
+        cs[i + 1] = cs[i] + i as f64 * c as f64;
+    }
+    let n = cn[256];
+    if n == 0.0 {
+        return (0, 0, 0.0);
+    }
+    let mean = cs[256] / n;
+    let var: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| c as f64 * (i as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    // Σ nₖ μₖ² = Σ sₖ² / nₖ is maximal exactly where the between-class variance is.
+    let term = |a: usize, b: usize| {
+        let (w, s) = (cn[b] - cn[a], cs[b] - cs[a]);
+        if w > 0.0 { s * s / w } else { f64::NAN }
+    };
+    // Only splits with three non-empty classes count: t1 from the first occupied value, t2
+    // below the last one.
+    let first = hist.iter().position(|&c| c > 0).unwrap_or(0);
+    let last = hist.iter().rposition(|&c| c > 0).unwrap_or(0);
+    let (mut best, mut bt) = (f64::NEG_INFINITY, (0u8, 0u8));
+    for t1 in first..last.min(254) {
+        let lo = term(0, t1 + 1);
+        if lo.is_nan() {
+            continue;
+        }
+        for t2 in t1 + 1..last.min(255) {
+            let v = lo + term(t1 + 1, t2 + 1) + term(t2 + 1, 256);
+            if v > best {
+                best = v;
+                bt = (t1 as u8, t2 as u8);
+            }
+        }
+    }
+    if !best.is_finite() || var <= 0.0 {
+        return (0, 0, 0.0);
+    }
+    let between = best / n - mean * mean;
+    (bt.0, bt.1, (between / var).clamp(0.0, 1.0))
+}
+
+/// Foreground by a global threshold with a local-contrast cut: `v > t`, and where `v ≤ t_hi`
+/// (an ambiguous value: a dim part of the hand, or a background as bright as a dim hand) also
+/// `v + margin ≥` the mean of `v` over the `(2r + 1)²` window around the pixel (clipped to the
+/// image). A background region merely adjacent to a brighter hand sits below the local mean
+/// near the hand and drops out there, which cuts it off; the hand's own dim parts vary slowly
+/// and stay. Returns a 0/1 mask.
+pub(crate) fn threshold_local(
+    v: &[u8],
+    w: usize,
+    h: usize,
+    t: u8,
+    t_hi: u8,
+    margin: f32,
+    r: usize,
+) -> Vec<u8> {
+    let mut out: Vec<u8> = v.iter().map(|&p| u8::from(p > t)).collect();
+    if t_hi <= t || w == 0 || h == 0 {
+        return out;
+    }
+    // Column sums over the window's rows, updated row by row, then a prefix sum along the row:
+    // each window sum is one difference.
+    let mut col = vec![0u32; w];
+    let mut pre = vec![0u32; w + 1];
+    let add = |col: &mut [u32], row: &[u8]| {
+        for (c, &p) in col.iter_mut().zip(row) {
+            *c += p as u32;
+        }
+    };
+    for row in v.chunks_exact(w).take(r + 1) {
+        add(&mut col, row);
+    }
+    for y in 0..h {
+        if y > 0 {
+            if y + r < h {
+                add(&mut col, &v[(y + r) * w..(y + r + 1) * w]);
+            }
+            if y > r {
+                for (c, &p) in col.iter_mut().zip(&v[(y - r - 1) * w..(y - r) * w]) {
+                    *c -= p as u32;
+                }
+            }
+        }
+        let ny = ((y + r + 1).min(h) - y.saturating_sub(r)) as f32;
+        for x in 0..w {
+            pre[x + 1] = pre[x] + col[x];
+        }
+        let row = &v[y * w..(y + 1) * w];
+        let orow = &mut out[y * w..(y + 1) * w];
+        // Branch-free: hand = above t, and either above t_hi or not below the local mean by
+        // more than the margin.
+        let keep = |p: u8, s: u32, n: f32| {
+            u8::from(p > t) & (u8::from(p > t_hi) | u8::from((p as f32 + margin) * n >= s as f32))
+        };
+        let (lo, hi) = (r.min(w), w.saturating_sub(r + 1).max(r.min(w)));
+        for x in (0..lo).chain(hi..w) {
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+            orow[x] = keep(row[x], pre[x1] - pre[x0], ny * (x1 - x0) as f32);
+        }
+        if hi <= lo {
+            continue;
+        }
+        // Interior: the full window width.
+        let n = ny * (2 * r + 1) as f32;
+        for (((o, &p), &a), &b) in orow[lo..hi]
+            .iter_mut()
+            .zip(&row[lo..hi])
+            .zip(&pre[lo + r + 1..hi + r + 1])
+            .zip(&pre[lo - r..hi - r])
+        {
+            *o = keep(p, a - b, n);
+        }
+    }
+    out
+}
+
 /// Horizontal runs `[x0, x1)` of one value in a mask, in raster order, with a union–find
 /// forest over them linking 4-connected runs; each tree's root is its first run.
 struct Runs {
@@ -240,6 +368,36 @@ pub(crate) fn largest_component(mask: &mut [u8], w: usize, h: usize) -> usize {
         }
     }
     best_area
+}
+
+/// Clears every 4-connected foreground component for which `drop(area, marked)` is true, where
+/// `marked` counts the component's pixels with `marks[i] != 0`.
+pub(crate) fn drop_components(
+    mask: &mut [u8],
+    marks: &[u8],
+    w: usize,
+    h: usize,
+    drop: impl Fn(usize, usize) -> bool,
+) {
+    let mut r = Runs::label(mask, w, h, true);
+    r.flatten();
+    let mut stats = vec![(0usize, 0usize); r.runs.len()];
+    for (i, &(y, x0, x1)) in r.runs.iter().enumerate() {
+        let o = y as usize * w;
+        let s = &mut stats[r.parent[i] as usize];
+        s.0 += (x1 - x0) as usize;
+        s.1 += marks[o + x0 as usize..o + x1 as usize]
+            .iter()
+            .filter(|&&m| m != 0)
+            .count();
+    }
+    for (i, &(y, x0, x1)) in r.runs.iter().enumerate() {
+        let (area, marked) = stats[r.parent[i] as usize];
+        if drop(area, marked) {
+            let o = y as usize * w;
+            mask[o + x0 as usize..o + x1 as usize].fill(0);
+        }
+    }
 }
 
 /// Fills background regions not 4-connected to the image border.
@@ -582,6 +740,132 @@ mod reference {
     }
 
     /// Fills background regions not 4-connected to the image border.
+    pub(super) fn drop_components(
+        mask: &mut [u8],
+        marks: &[u8],
+        w: usize,
+        h: usize,
+        drop: impl Fn(usize, usize) -> bool,
+    ) {
+        let mut seen = vec![false; w * h];
+        for start in 0..w * h {
+            if mask[start] == 0 || seen[start] {
+                continue;
+            }
+            seen[start] = true;
+            let mut comp = vec![start];
+            let mut k = 0;
+            while k < comp.len() {
+                let i = comp[k];
+                k += 1;
+                let (x, y) = (i % w, i / w);
+                let mut nb = Vec::new();
+                if x > 0 {
+                    nb.push(i - 1);
+                }
+                if x + 1 < w {
+                    nb.push(i + 1);
+                }
+                if y > 0 {
+                    nb.push(i - w);
+                }
+                if y + 1 < h {
+                    nb.push(i + w);
+                }
+                for j in nb {
+                    if mask[j] != 0 && !seen[j] {
+                        seen[j] = true;
+                        comp.push(j);
+                    }
+                }
+            }
+            let marked = comp.iter().filter(|&&i| marks[i] != 0).count();
+            if drop(comp.len(), marked) {
+                for &i in &comp {
+                    mask[i] = 0;
+                }
+            }
+        }
+    }
+
+    /// Local-contrast threshold, per pixel with a direct window sum.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn threshold_local(
+        v: &[u8],
+        w: usize,
+        h: usize,
+        t: u8,
+        t_hi: u8,
+        margin: f32,
+        r: usize,
+    ) -> Vec<u8> {
+        let mut out = vec![0u8; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let p = v[y * w + x];
+                if p <= t {
+                    continue;
+                }
+                if p > t_hi || t_hi <= t {
+                    out[y * w + x] = 1;
+                    continue;
+                }
+                let (mut s, mut n) = (0u64, 0u64);
+                for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
+                    for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
+                        s += v[yy * w + xx] as u64;
+                        n += 1;
+                    }
+                }
+                out[y * w + x] = u8::from((p as f32 + margin) * n as f32 >= s as f32);
+            }
+        }
+        out
+    }
+
+    /// Between-class variance (times the count) of the split `≤ t1 < … ≤ t2 < …`; −∞ when a
+    /// class is empty.
+    pub(super) fn between3(v: &[u8], t1: u8, t2: u8) -> f64 {
+        let n = v.len() as f64;
+        let mean = v.iter().map(|&p| p as f64).sum::<f64>() / n;
+        let mut total = 0.0;
+        for (a, b) in [
+            (0u16, t1 as u16),
+            (t1 as u16 + 1, t2 as u16),
+            (t2 as u16 + 1, 255),
+        ] {
+            let c: Vec<f64> = v
+                .iter()
+                .filter(|&&p| (a..=b).contains(&(p as u16)))
+                .map(|&p| p as f64)
+                .collect();
+            if c.is_empty() {
+                return f64::NEG_INFINITY;
+            }
+            let m = c.iter().sum::<f64>() / c.len() as f64;
+            total += c.len() as f64 * (m - mean).powi(2);
+        }
+        total
+    }
+
+    /// Three-class Otsu by exhaustive search over the distinct values.
+    pub(super) fn otsu3(v: &[u8]) -> (u8, u8) {
+        let mut vals: Vec<u8> = v.to_vec();
+        vals.sort_unstable();
+        vals.dedup();
+        let (mut best, mut bt) = (f64::NEG_INFINITY, (0u8, 0u8));
+        for &t1 in &vals {
+            for &t2 in vals.iter().filter(|&&t2| t2 > t1) {
+                let b = between3(v, t1, t2);
+                if b > best {
+                    best = b;
+                    bt = (t1, t2);
+                }
+            }
+        }
+        bt
+    }
+
     pub(super) fn fill_holes(mask: &mut [u8], w: usize, h: usize) {
         // 0 = unvisited background, 1 = foreground, 2 = background reached from the border.
         let mut state: Vec<u8> = mask.iter().map(|&m| u8::from(m != 0)).collect();
@@ -841,6 +1125,70 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(100))]
+
+        /// The local-contrast threshold and the component filter equal their direct references.
+        #[test]
+        fn local_cut_and_component_filter_equal_reference(w in 1usize..50, h in 1usize..40,
+                seed: u64, density in 0u8..200, t in 0u8..200, dt in 0u8..80,
+                margin in 0.0f32..30.0, r in 0usize..6, big in 0usize..60, frac in 0usize..11) {
+            let m = random_mask(w, h, seed, density);
+            let v: Vec<u8> = m.iter().enumerate()
+                .map(|(i, &b)| b.wrapping_mul(150).wrapping_add(((i as u64).wrapping_mul(seed | 1) >> 7) as u8 % 90))
+                .collect();
+            let t_hi = t.saturating_add(dt);
+            proptest::prop_assert_eq!(
+                threshold_local(&v, w, h, t, t_hi, margin, r),
+                reference::threshold_local(&v, w, h, t, t_hi, margin, r)
+            );
+            let marks: Vec<u8> = v.iter().map(|&p| u8::from(p > t)).collect();
+            let drop = |area: usize, marked: usize| area >= big && marked * 10 >= area * frac;
+            let (mut a, mut b) = (m.clone(), m.clone());
+            drop_components(&mut a, &marks, w, h, drop);
+            reference::drop_components(&mut b, &marks, w, h, drop);
+            proptest::prop_assert_eq!(a, b);
+        }
+    }
+
+    /// Three-class Otsu reaches the largest between-class variance an exhaustive search finds,
+    /// and separates three well-spaced levels.
+    #[test]
+    fn three_class_otsu_is_optimal() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for case in 0..12 {
+            let n = 40 + case * 17;
+            let v: Vec<u8> = (0..n)
+                .map(|i| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    if case % 3 == 0 {
+                        [20u8, 120, 220][i % 3] + (x % 7) as u8
+                    } else {
+                        (x % 256) as u8
+                    }
+                })
+                .collect();
+            let (t1, t2, eta) = otsu3_hist(&histogram(&v));
+            let (r1, r2) = reference::otsu3(&v);
+            let between = |a: u8, b: u8| reference::between3(&v, a, b);
+            assert!(
+                (between(t1, t2) - between(r1, r2)).abs() <= 1e-9 * between(r1, r2).max(1.0),
+                "case {case}: ({t1}, {t2}) vs ({r1}, {r2})"
+            );
+            assert!((0.0..=1.0).contains(&eta));
+            if case % 3 == 0 {
+                assert!(
+                    (26..120).contains(&t1) && (126..220).contains(&t2),
+                    "{t1} {t2}"
+                );
+                assert!(eta > 0.95);
+            }
+        }
+        assert_eq!(otsu3_hist(&histogram(&[9u8; 5])).2, 0.0);
+    }
+
     #[test]
     fn largest_component_ties_keep_the_first_in_raster_order() {
         // Two 2-pixel components; the reference keeps the one met first.
@@ -958,18 +1306,36 @@ mod timing {
             m
         });
         fill_holes(&mut m1, w, h);
+        let hist = histogram(&b);
+        let t_otsu3 = time(n, || otsu3_hist(&hist));
+        let (_, t_hi, _) = otsu3_hist(&hist);
+        let t_local = time(n, || threshold_local(&b, w, h, t, t_hi, 8.0, 8));
+        let cut0 = threshold_local(&b, w, h, t, t_hi, 8.0, 8);
+        let t_cut_open = time(n, || {
+            let mut m = cut0.clone();
+            open(&mut m, w, h, r);
+            largest_component(&mut m, w, h);
+            m
+        });
+        let t_drop = time(n, || {
+            let mut m = m0.clone();
+            drop_components(&mut m, &cut0, w, h, |a, _| a > 100);
+            m
+        });
         let t_dist = time(n, || distance(&m1, w, h));
         let o_dist = time(n, || reference::distance(&m1, w, h));
         print!(
             "{name} ({w}×{h} small), µs new/old: detect {total:.0} | small {t_small:.0}/{o_small:.0} \
              | segment {t_seg:.0} (blur {t_blur:.0}/{o_blur:.0}, otsu {t_otsu:.0}/{o_otsu:.0}, \
              open {t_open:.0}/{o_open:.0}, largest {t_lc:.0}/{o_lc:.0}, \
-             holes {t_fill:.0}/{o_fill:.0}, distance {t_dist:.0}/{o_dist:.0})"
+             holes {t_fill:.0}/{o_fill:.0}, distance {t_dist:.0}/{o_dist:.0}; local cut: three-class \
+             otsu {t_otsu3:.0}, local threshold {t_local:.0}, cut opening + largest {t_cut_open:.0}, \
+             drop {t_drop:.0})"
         );
         if let Ok(hand) = segment(&small)
-            && let Ok(found) = find_landmarks(frame, &small, &hand)
+            && let Ok(found) = find_landmarks(frame, &small, &hand, true)
         {
-            let t_lm = time(n, || find_landmarks(frame, &small, &hand).is_ok());
+            let t_lm = time(n, || find_landmarks(frame, &small, &hand, true).is_ok());
             let t_ref = time(n, || refine(frame, &small, &hand, &found));
             let lm = refine(frame, &small, &hand, &found);
             let t_ext = time(n, || extract(frame, &small, &hand, lm, 128));
