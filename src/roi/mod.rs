@@ -991,13 +991,38 @@ fn fingers_at(
             let k = palm.len() / 2;
             let med = *palm.select_nth_unstable(k).1 as f32;
             let level = if frame.spectrum().is_near_infrared() {
-                0.0
+                f32::MIN
             } else {
                 SKIN_FRACTION * med
             };
+            // Bright pixels, closed over gaps up to 2 px wide (3×3 dilation, then erosion) so
+            // that palm creases, dark lines a few px wide, do not cut the hand apart; the dim
+            // seam between a hand and a merged background object (both outlines shaded) is
+            // wider.
+            let bright: Vec<bool> = chan.iter().map(|&v| v as f32 >= level).collect();
+            let morph = |src: &[bool], any: bool| -> Vec<bool> {
+                let mut out = vec![false; w * h];
+                for y in 0..h {
+                    for x in 0..w {
+                        let mut acc = !any;
+                        for yy in y.saturating_sub(1)..=(y + 1).min(h - 1) {
+                            for xx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
+                                if any {
+                                    acc |= src[yy * w + xx];
+                                } else {
+                                    acc &= src[yy * w + xx];
+                                }
+                            }
+                        }
+                        out[y * w + x] = acc;
+                    }
+                }
+                out
+            };
+            let bright = morph(&morph(&bright, true), false);
             // Flood fill from the palm centre through bright hand pixels.
             let (cx, cy) = (c.0.round() as usize, c.1.round() as usize);
-            let ok = |i: usize| hand.mask[i] != 0 && chan[i] as f32 >= level;
+            let ok = |i: usize| hand.mask[i] != 0 && bright[i];
             if cx < w && cy < h && ok(cy * w + cx) {
                 let mut stack = vec![cy * w + cx];
                 skin[cy * w + cx] = 1;
