@@ -951,6 +951,13 @@ fn fingers_at(
     // was right only 62 % of the time. The thenar reach agreed with the final decision on
     // 948 of 949 synthetic NIR frames where it voted, 270/271 gray, 287/288 RGB; on the real
     // NIR frames the length and width cues vote wrong on 4 of 5, so their sum needed it.)
+    // Agreement with the ground-truth side where each cue votes, measured on the synthetic
+    // full-pipeline set (`CaptureOptions::default()`, 200 identities × 10 samples, with the skin
+    // mask below; `vein_lab probe` with the votes logged): visible gray (1 989 frames) length
+    // 96.3 %, width 98.7 %, crotch 100 % (32 votes), thumb-like neighbour 99.8 %, thumb base
+    // 98.3 %, tilt 95.5 %, thenar 100 %; NIR (1 988 frames) 95.9 / 98.6 / 100 / 99.7 / 96.2 /
+    // 93.7 / 100 %. Before the skin mask, on visible frames, the thumb-like neighbour was
+    // 99.1 %, the thumb base 96.0 % and the thenar 99.2 %, and 4 frames came out mirrored.
     // The side cues that look beside the finger group (thumb, thenar) read a "skin" mask: under
     // ambient (visible) light, the hand mask's pixels as bright as the palm itself in the
     // segmentation channel (at least `SKIN_FRACTION` of the median over the palm's inscribed
