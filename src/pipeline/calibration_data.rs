@@ -12,26 +12,26 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 ///
 /// | target FMR | crease alone | vein alone | crease + vein fused |
 /// |---|---|---|---|
-/// | 1e-2 | ≥ 3.045 (d ≤ 0.4231), 39665 false matches, FNMR 0.60 % | ≥ 2.906 (d ≤ 0.4123), 39589 false matches, FNMR 0.30 % | ≥ 2.367, 39520 false matches, FNMR 0.00 % |
-/// | 1e-3 | ≥ 4.075 (d ≤ 0.4107), 3945 false matches, FNMR 0.60 % | ≥ 3.926 (d ≤ 0.3960), 3953 false matches, FNMR 0.30 % | ≥ 3.131, 3952 false matches, FNMR 0.00 % |
-/// | 1e-4 | ≥ 4.959 (d ≤ 0.4001), 396 false matches, FNMR 0.60 % | ≥ 4.821 (d ≤ 0.3817), 394 false matches, FNMR 0.33 % | ≥ 3.794, 395 false matches, FNMR 0.00 % |
-/// | 1e-5 | ≥ 5.727 (d ≤ 0.3909), 39 false matches, FNMR 0.60 % | ≥ 5.603 (d ≤ 0.3692), 39 false matches, FNMR 0.33 % | ≥ 4.369, 38 false matches, FNMR 0.00 % |
-/// | 1e-6 | ≥ 6.625 (d ≤ 0.3801), 3 false matches, FNMR 0.60 % | ≥ 6.205 (d ≤ 0.3595), 3 false matches, FNMR 0.33 % | ≥ 4.929, 3 false matches, FNMR 0.03 % |
+/// | 1e-2 | ≥ 3.052 (d ≤ 0.4230), 39829 false matches, FNMR 0.43 % | ≥ 3.016 (d ≤ 0.3601), 37897 false matches, FNMR 0.15 % | ≥ 2.287, 39600 false matches, FNMR 0.03 % |
+/// | 1e-3 | ≥ 4.083 (d ≤ 0.4106), 3960 false matches, FNMR 0.43 % | ≥ 3.991 (d ≤ 0.3368), 3942 false matches, FNMR 0.18 % | ≥ 2.991, 3960 false matches, FNMR 0.03 % |
+/// | 1e-4 | ≥ 4.963 (d ≤ 0.4000), 396 false matches, FNMR 0.43 % | ≥ 4.838 (d ≤ 0.3166), 387 false matches, FNMR 0.23 % | ≥ 3.617, 396 false matches, FNMR 0.03 % |
+/// | 1e-5 | ≥ 5.727 (d ≤ 0.3909), 39 false matches, FNMR 0.43 % | ≥ 5.669 (d ≤ 0.2967), 39 false matches, FNMR 0.40 % | ≥ 4.234, 38 false matches, FNMR 0.03 % |
+/// | 1e-6 | ≥ 6.625 (d ≤ 0.3801), 3 false matches, FNMR 0.43 % | ≥ 6.236 (d ≤ 0.2832), 2 false matches, FNMR 0.70 % | ≥ 4.676, 3 false matches, FNMR 0.10 % |
 ///
-/// Counts (mated / non-mated) and EER: crease 3979 / 3975021, EER 0.603 %; vein 3973 / 3969027, EER 0.302 %; fused 3956 / 3952044, EER 0.000 %.
+/// Counts (mated / non-mated) and EER: crease 3987 / 3983013, EER 0.426 %; vein 3973 / 3969027, EER 0.176 %; fused 3964 / 3960036, EER 0.025 %.
 ///
 /// Capture pairs (single distances, for the enrolment consistency check), maximum
 /// distance per target FMR:
 ///
 /// | target FMR | crease | vein |
 /// |---|---|---|
-/// | 1e-2 | ≤ 0.4285, FNMR 1.67 % | ≤ 0.4181, FNMR 0.49 % |
-/// | 1e-3 | ≤ 0.4157, FNMR 1.92 % | ≤ 0.4017, FNMR 0.49 % |
-/// | 1e-4 | ≤ 0.4049, FNMR 2.09 % | ≤ 0.3868, FNMR 0.54 % |
-/// | 1e-5 | ≤ 0.3957, FNMR 2.31 % | ≤ 0.3743, FNMR 0.66 % |
-/// | 1e-6 | ≤ 0.3845, FNMR 2.73 % | ≤ 0.3633, FNMR 0.78 % |
+/// | 1e-2 | ≤ 0.4284, FNMR 1.33 % | ≤ 0.3698, FNMR 0.25 % |
+/// | 1e-3 | ≤ 0.4156, FNMR 1.58 % | ≤ 0.3457, FNMR 0.34 % |
+/// | 1e-4 | ≤ 0.4048, FNMR 1.76 % | ≤ 0.3244, FNMR 0.54 % |
+/// | 1e-5 | ≤ 0.3957, FNMR 1.96 % | ≤ 0.3049, FNMR 1.38 % |
+/// | 1e-6 | ≤ 0.3845, FNMR 2.38 % | ≤ 0.2899, FNMR 2.67 % |
 ///
-/// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v1.0; vein algorithm 512 v1.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 21 / 4000, vein 27 / 4000 captures (missing from that modality only).
+/// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v1.0; vein algorithm 512 v2.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 13 / 4000, vein 27 / 4000 captures (missing from that modality only).
 ///
 /// Generator: openpalm 0.1.0 (synth generator of this crate version; frozen by testdata/synth golden files).
 ///
@@ -44,213 +44,213 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 /// Synthetic figures only: re-measure on the target sensor's captures before quoting an FMR.
 pub static CALIBRATION: CalibrationTable = CalibrationTable {
     crease: ScoreCalibration {
-        mated: 3979,
-        non_mated: 3975021,
-        eer: 0.006031666247800955,
+        mated: 3987,
+        non_mated: 3983013,
+        eer: 0.004263857536995234,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 3.045027665619861,
-                false_matches: 39665,
-                fmr: 0.009978563635261298,
-                fnmr: 0.006031666247800955,
+                threshold: 3.052102700309871,
+                false_matches: 39829,
+                fmr: 0.009999716295176542,
+                fnmr: 0.004263857536995234,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 4.075034293552812,
-                false_matches: 3945,
-                fmr: 0.0009924475870693513,
-                fnmr: 0.006031666247800955,
+                threshold: 4.082677791021056,
+                false_matches: 3960,
+                fmr: 0.0009942222131838385,
+                fnmr: 0.004263857536995234,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 4.959045877152874,
+                threshold: 4.962819329024315,
                 false_matches: 396,
-                fmr: 9.962211520391968e-5,
-                fnmr: 0.006031666247800955,
+                fmr: 9.942222131838385e-5,
+                fnmr: 0.004263857536995234,
             },
             Measured {
                 target_fmr: 1e-5,
                 threshold: 5.727248677248678,
                 false_matches: 39,
-                fmr: 9.81126892159815e-6,
-                fnmr: 0.006031666247800955,
+                fmr: 9.791582402568106e-6,
+                fnmr: 0.004263857536995234,
             },
             Measured {
                 target_fmr: 1e-6,
                 threshold: 6.624829931972789,
                 false_matches: 3,
-                fmr: 7.547129939690885e-7,
-                fnmr: 0.006031666247800955,
+                fmr: 7.531986463513928e-7,
+                fnmr: 0.004263857536995234,
             },
         ],
     },
     vein: ScoreCalibration {
         mated: 3973,
         non_mated: 3969027,
-        eer: 0.003020387616410773,
+        eer: 0.0017618927762396174,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.9058263971462535,
-                false_matches: 39589,
-                fmr: 0.009974484930437611,
-                fnmr: 0.003020387616410773,
+                threshold: 3.0159394301653704,
+                false_matches: 37897,
+                fmr: 0.009548183975568824,
+                fnmr: 0.0015101938082053865,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 3.926436781609196,
-                false_matches: 3953,
-                fmr: 0.0009959619826219372,
-                fnmr: 0.003020387616410773,
+                threshold: 3.991399349139932,
+                false_matches: 3942,
+                fmr: 0.0009931905225134523,
+                fnmr: 0.0017618927762396174,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 4.820833333333333,
-                false_matches: 394,
-                fmr: 9.926866206755459e-5,
-                fnmr: 0.0032720865844450037,
+                threshold: 4.838157015176646,
+                false_matches: 387,
+                fmr: 9.75050056348823e-5,
+                fnmr: 0.0022652907123080794,
             },
             Measured {
                 target_fmr: 1e-5,
-                threshold: 5.60310960591133,
+                threshold: 5.669318129569175,
                 false_matches: 39,
                 fmr: 9.826085839174185e-6,
-                fnmr: 0.0032720865844450037,
+                fnmr: 0.004027183488547697,
             },
             Measured {
                 target_fmr: 1e-6,
-                threshold: 6.204761904761904,
-                false_matches: 3,
-                fmr: 7.558527568595527e-7,
-                fnmr: 0.0032720865844450037,
+                threshold: 6.235846639911193,
+                false_matches: 2,
+                fmr: 5.039018379063685e-7,
+                fnmr: 0.00704757110495847,
             },
         ],
     },
     fused: ScoreCalibration {
-        mated: 3956,
-        non_mated: 3952044,
-        eer: 3.036403440852379e-6,
+        mated: 3964,
+        non_mated: 3960036,
+        eer: 0.0002522704339051463,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.367174843831764,
-                false_matches: 39520,
-                fmr: 0.009999888665207169,
-                fnmr: 0.0,
+                threshold: 2.287279837220683,
+                false_matches: 39600,
+                fmr: 0.00999990909173553,
+                fnmr: 0.0002522704339051463,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 3.1313343471646538,
-                false_matches: 3952,
-                fmr: 0.0009999888665207168,
-                fnmr: 0.0,
+                threshold: 2.9906448511503534,
+                false_matches: 3960,
+                fmr: 0.000999990909173553,
+                fnmr: 0.0002522704339051463,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 3.7935357891656007,
-                false_matches: 395,
-                fmr: 9.994827992805749e-5,
-                fnmr: 0.0,
+                threshold: 3.6171250544966163,
+                false_matches: 396,
+                fmr: 9.99990909173553e-5,
+                fnmr: 0.0002522704339051463,
             },
             Measured {
                 target_fmr: 1e-5,
-                threshold: 4.369325595238093,
+                threshold: 4.23380519693597,
                 false_matches: 38,
-                fmr: 9.615277562699201e-6,
-                fnmr: 0.0,
+                fmr: 9.595872360756317e-6,
+                fnmr: 0.0002522704339051463,
             },
             Measured {
                 target_fmr: 1e-6,
-                threshold: 4.929392185124369,
+                threshold: 4.675948683354207,
                 false_matches: 3,
-                fmr: 7.591008602130948e-7,
-                fnmr: 0.0002527805864509606,
+                fmr: 7.575688705860249e-7,
+                fnmr: 0.0010090817356205853,
             },
         ],
     },
     capture_pairs: CapturePairCalibration {
         crease: ScoreCalibration {
-            mated: 5938,
-            non_mated: 7908293,
-            eer: 0.016167059616032334,
+            mated: 5961,
+            non_mated: 7940130,
+            eer: 0.013085052843482638,
             points: [
                 Measured {
                     target_fmr: 0.01,
-                    threshold: 0.4284722222222222,
-                    false_matches: 79038,
-                    fmr: 0.009994318622236176,
-                    fnmr: 0.016672280229033345,
+                    threshold: 0.4284101174345077,
+                    false_matches: 79400,
+                    fmr: 0.009999836274720944,
+                    fnmr: 0.013252809931219594,
                 },
                 Measured {
                     target_fmr: 0.001,
-                    threshold: 0.41566799822458944,
-                    false_matches: 7901,
-                    fmr: 0.0009990778035158787,
-                    fnmr: 0.019198383294038397,
+                    threshold: 0.4156350298028427,
+                    false_matches: 7919,
+                    fmr: 0.0009973388345027097,
+                    fnmr: 0.01576916624727395,
                 },
                 Measured {
                     target_fmr: 0.0001,
-                    threshold: 0.40485312899106,
-                    false_matches: 790,
-                    fmr: 9.989513539774006e-5,
-                    fnmr: 0.020882452004041766,
+                    threshold: 0.40476190476190477,
+                    false_matches: 794,
+                    fmr: 9.999836274720943e-5,
+                    fnmr: 0.017614494212380472,
                 },
                 Measured {
                     target_fmr: 1e-5,
-                    threshold: 0.3957307060755337,
+                    threshold: 0.3957231040564374,
                     false_matches: 79,
-                    fmr: 9.989513539774008e-6,
-                    fnmr: 0.023071741327046143,
+                    fmr: 9.949459265780283e-6,
+                    fnmr: 0.019627579265223957,
                 },
                 Measured {
                     target_fmr: 1e-6,
                     threshold: 0.38453299057412166,
                     false_matches: 7,
-                    fmr: 8.851467693470638e-7,
-                    fnmr: 0.027281913102054564,
+                    fmr: 8.81597656461544e-7,
+                    fnmr: 0.02382150645864788,
                 },
             ],
         },
         vein: ScoreCalibration {
             mated: 5926,
             non_mated: 7884452,
-            eer: 0.0048936888288896386,
+            eer: 0.0026999662504218697,
             points: [
                 Measured {
                     target_fmr: 0.01,
-                    threshold: 0.41810344827586204,
-                    false_matches: 78423,
-                    fmr: 0.009946537818988561,
-                    fnmr: 0.0048936888288896386,
+                    threshold: 0.3697916666666667,
+                    false_matches: 77767,
+                    fmr: 0.009863336094886493,
+                    fnmr: 0.002531218359770503,
                 },
                 Measured {
                     target_fmr: 0.001,
-                    threshold: 0.40166666666666667,
-                    false_matches: 7865,
-                    fmr: 0.0009975328659493393,
-                    fnmr: 0.0048936888288896386,
+                    threshold: 0.34566326530612246,
+                    false_matches: 7688,
+                    fmr: 0.0009750836202693605,
+                    fnmr: 0.0033749578130273373,
                 },
                 Measured {
                     target_fmr: 0.0001,
-                    threshold: 0.3867816091954023,
-                    false_matches: 787,
-                    fmr: 9.981670254318245e-5,
+                    threshold: 0.3244047619047619,
+                    false_matches: 778,
+                    fmr: 9.867521547470896e-5,
                     fnmr: 0.005399932500843739,
                 },
                 Measured {
                     target_fmr: 1e-5,
-                    threshold: 0.374256837098692,
-                    false_matches: 78,
-                    fmr: 9.892887926770307e-6,
-                    fnmr: 0.0065811677354033074,
+                    threshold: 0.30494505494505497,
+                    false_matches: 75,
+                    fmr: 9.512392237279142e-6,
+                    fnmr: 0.013837327033412082,
                 },
                 Measured {
                     target_fmr: 1e-6,
-                    threshold: 0.3633004926108374,
+                    threshold: 0.2899305555555556,
                     false_matches: 7,
                     fmr: 8.878232754793865e-7,
-                    fnmr: 0.0077624029699628755,
+                    fnmr: 0.026662166722915964,
                 },
             ],
         },

@@ -91,26 +91,26 @@ pub const DEFAULT_CONSISTENCY_PAIR_FMR: f64 = 1e-4;
 impl Default for EnrolmentConfig {
     /// 3–5 captures. The consistency bounds are the capture-pair distances at a single-pair FMR
     /// of [`DEFAULT_CONSISTENCY_PAIR_FMR`] (1e-4) in [`CALIBRATION`] (7.9 M non-mated and ~5 900
-    /// mated capture pairs per modality): **crease 0.4049, vein 0.3868**.
+    /// mated capture pairs per modality): **crease 0.4048, vein 0.3244** (16 × 16 vein grid).
     ///
-    /// What that means, measured on the calibration set (983 / 981 identities whose three
+    /// What that means, measured on the calibration set (989 / 981 identities whose three
     /// enrolment captures were all acquired; `cargo run --release --features synth --example
     /// calibrate`, key `consistency` of `testdata/calibration/calibration.json`):
     ///
     /// | bound | pair FMR | pair FNMR | genuine enrolments refused |
     /// |---|---|---|---|
-    /// | crease 0.40 (previous default: smallest non-mated of a 30-person set) | 3.3e-5 | 2.19 % | 39 of 983 (4.0 %) |
-    /// | **crease 0.4049 (pair FMR 1e-4)** | 1.0e-4 | 2.09 % | 38 of 983 (3.9 %) |
-    /// | crease 0.4285 (pair FMR 1e-2) | 1.0e-2 | 1.67 % | 28 of 983 (2.8 %) |
-    /// | vein 0.37 (previous default) | 4.6e-6 | 0.76 % | 14 of 981 (1.4 %) |
-    /// | **vein 0.3868 (pair FMR 1e-4)** | 1.0e-4 | 0.54 % | 7 of 981 (0.7 %) |
-    /// | vein 0.4181 (pair FMR 1e-2) | 9.9e-3 | 0.49 % | 6 of 981 (0.6 %) |
+    /// | crease 0.40 (first default: smallest non-mated of a 30-person set) | 3.4e-5 | 1.85 % | 33 of 989 (3.3 %) |
+    /// | **crease 0.4048 (pair FMR 1e-4)** | 1.0e-4 | 1.76 % | 32 of 989 (3.2 %) |
+    /// | crease 0.4284 (pair FMR 1e-2) | 1.0e-2 | 1.33 % | 22 of 989 (2.2 %) |
+    /// | vein 0.3049 (pair FMR 1e-5) | 9.5e-6 | 1.38 % | 26 of 981 (2.7 %) |
+    /// | **vein 0.3244 (pair FMR 1e-4)** | 9.9e-5 | 0.54 % | 10 of 981 (1.0 %) |
+    /// | vein 0.3698 (pair FMR 1e-2) | 9.9e-3 | 0.25 % | 4 of 981 (0.4 %) |
     ///
     /// Why 1e-4: an enrolment that mixes in a capture of another person passes only if that
     /// capture matches each of the others within the bound, so it slips through with
-    /// probability ≤ the pair FMR (1e-4); the previous vein bound 0.37 bought a lower
-    /// false-accept (5e-6) for 7 more refused genuine enrolments per thousand. Loosening
-    /// further barely helps the genuine side: even at pair FMR 1e-2, 0.5–1.7 % of the genuine
+    /// probability ≤ the pair FMR (1e-4); a tenfold stricter vein bound (pair FMR 1e-5) would
+    /// refuse 16 more genuine enrolments per thousand. Loosening further barely helps the
+    /// genuine side: even at pair FMR 1e-2, 0.25–1.3 % of the genuine
     /// capture pairs stay above the bound — they are captures whose ROI was misplaced
     /// (distance ≈ non-mated), which are poor references anyway, so asking for a retake is the
     /// right answer for them. A refused enrolment is retaken (the error names the pair), not
@@ -138,12 +138,13 @@ pub(crate) mod measured {
     /// Crease non-mated distances: mean 0.4596, std 0.0120 (mated mean 0.2292, std 0.0519).
     pub(crate) const CREASE_MEAN: f64 = 0.4596;
     pub(crate) const CREASE_STD: f64 = 0.0120;
-    /// Vein non-mated distances: mean 0.4588, std 0.0160 (mated mean 0.2213, std 0.0519).
-    pub(crate) const VEIN_MEAN: f64 = 0.4588;
-    pub(crate) const VEIN_STD: f64 = 0.0160;
-    /// w ∝ d′: crease d′ = 6.115, vein d′ = 6.186.
-    pub(crate) const CREASE_WEIGHT: f64 = 0.4971;
-    pub(crate) const VEIN_WEIGHT: f64 = 0.5029;
+    /// Vein non-mated distances (16 × 16 vein grid): mean 0.4322, std 0.0239 (mated mean
+    /// 0.2133, std 0.0372).
+    pub(crate) const VEIN_MEAN: f64 = 0.4322;
+    pub(crate) const VEIN_STD: f64 = 0.0239;
+    /// w ∝ d′: crease d′ = 6.115, vein d′ = 7.009.
+    pub(crate) const CREASE_WEIGHT: f64 = 0.4659;
+    pub(crate) const VEIN_WEIGHT: f64 = 0.5341;
 }
 
 /// Impostor-centred z-normalisation parameters and weight of one modality (ALGORITHMS.md §5.1):
@@ -192,31 +193,32 @@ impl ModalityFusion {
 /// # Why this rule
 ///
 /// Measured on the calibration set (1 000 synthetic identities × 4 captures through the default
-/// pipeline, 3 956 mated and 3 952 044 non-mated probe-vs-enrolment comparisons with both
+/// pipeline, 3 964 mated and 3 960 036 non-mated probe-vs-enrolment comparisons with both
 /// modalities compared; parameters of [`FusionConfig::default`], fitted on other identities;
 /// `cargo run --release --features synth --example calibrate`, key `fusion_rules` of
 /// `testdata/calibration/calibration.json`):
 ///
 /// | rule | EER | FNMR @ FMR 1e-3 | 1e-4 | 1e-5 | 1e-6 |
 /// |---|---|---|---|---|---|
-/// | crease alone | 0.581 % | 0.581 % | 0.581 % | 0.581 % | 0.581 % |
-/// | vein alone | 0.278 % | 0.278 % | 0.278 % | 0.278 % | 0.278 % |
-/// | **z-score sum, weights ∝ d′ (this rule)** | **0.000 %** | **0.000 %** | **0.000 %** | **0.000 %** | **0.025 %** |
-/// | z-score sum, equal weights | 0.000 % | 0.000 % | 0.000 % | 0.000 % | 0.025 % |
-/// | max of the z-scores (either modality) | 0.000 % | 0.000 % | 0.000 % | 0.000 % | 0.000 % |
-/// | min of the z-scores (both modalities) | 0.834 % | 0.859 % | 0.859 % | 0.859 % | 0.859 % |
-/// | mean of the raw distances | 0.000 % | 0.000 % | 0.000 % | 0.000 % | 0.000 % |
+/// | crease alone | 0.404 % | 0.404 % | 0.404 % | 0.404 % | 0.404 % |
+/// | vein alone | 0.177 % | 0.177 % | 0.227 % | 0.404 % | 0.706 % |
+/// | **z-score sum, weights ∝ d′ (this rule)** | **0.025 %** | **0.025 %** | **0.025 %** | **0.025 %** | **0.101 %** |
+/// | z-score sum, equal weights | 0.025 % | 0.025 % | 0.025 % | 0.076 % | 0.227 % |
+/// | max of the z-scores (either modality) | 0.010 % | 0.000 % | 0.000 % | 0.025 % | 0.025 % |
+/// | min of the z-scores (both modalities) | 0.505 % | 0.505 % | 0.555 % | 0.580 % | 0.580 % |
+/// | mean of the raw distances | 0.025 % | 0.025 % | 0.025 % | 0.025 % | 0.025 % |
 ///
-/// Fusion removes nearly all the error of either modality alone (0 of 3 956 mated comparisons
-/// rejected at FMR 1e-5). The sum rules and the max rule differ by one of 3 956 mated
-/// comparisons at FMR 1e-6 (0.025 % = 1 error): not a significant difference (an earlier measurement, before the ROI detector's seam-following
-/// fix, had the max rule 3 errors ahead, equally within noise). The sum is kept because it
-/// needs **both** modalities' evidence: under the max rule one modality alone can accept (its FMR adds up with the other's,
-/// and a presentation attack on the easier modality — a printed palm photo for creases — would
-/// be enough), while the sum makes the hard-to-spoof vein score count in every decision. The
-/// min rule loses badly: a capture with a misplaced ROI in one modality sinks the comparison.
-/// The d′ weights (0.497 / 0.503) equal equal weights in effect; they are kept so that a
-/// re-measurement on a sensor with unequal modalities weights them by their separation.
+/// Fusion removes nearly all the error of either modality alone (1 of 3 964 mated comparisons
+/// rejected at FMR 1e-5, against 16 for crease alone and 16 for vein alone). At FMR 1e-6 the
+/// max rule and the mean of raw distances reject 1 mated comparison, the weighted sum 4 (0.1 %):
+/// the 16 × 16 vein code's wider non-mated tail pushes the sum's 1e-6 threshold up. (An
+/// earlier measurement with the 32 × 32 vein code had all sum and max rules within one error.)
+/// The sum is kept because it needs **both** modalities' evidence: under the max rule one
+/// modality alone can accept (its FMR adds up with the other's, and a presentation attack on
+/// the easier modality — a printed palm photo for creases — would be enough), while the sum
+/// makes the hard-to-spoof vein score count in every decision. The min rule loses badly: a
+/// capture with a misplaced ROI in one modality sinks the comparison. The d′ weights (0.466 /
+/// 0.534) beat equal weights at FMR ≤ 1e-5 (1 and 4 fewer errors at 1e-5 and 1e-6).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FusionConfig {
@@ -255,8 +257,8 @@ impl Default for FusionConfig {
     ///
     /// | modality | non-mated μ | σ | mated μ | σ | d′ | weight |
     /// |---|---|---|---|---|---|---|
-    /// | crease (BOCV) | 0.4596 | 0.0120 | 0.2292 | 0.0519 | 6.115 | 0.4971 |
-    /// | vein (max. curvature) | 0.4588 | 0.0160 | 0.2213 | 0.0519 | 6.186 | 0.5029 |
+    /// | crease (BOCV) | 0.4596 | 0.0120 | 0.2292 | 0.0519 | 6.115 | 0.4659 |
+    /// | vein (max. curvature, 16 × 16 grid) | 0.4322 | 0.0239 | 0.2133 | 0.0372 | 7.009 | 0.5341 |
     ///
     /// Regenerate with
     ///
