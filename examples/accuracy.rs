@@ -12,28 +12,29 @@
 //! involved in the most mated pairs rejected at its EER threshold, with their ROI corner error.
 //! `examples/vein_lab.rs` caches ROIs once and measures extractor variants in seconds.
 //!
-//! Measured 2026-12-04, vein codes on the 16 × 16 grid (200 × 10, all pairs, evaluation split =
-//! identities 100..200: 4 500 mated / 495 000 non-mated pairs before FTA exclusions; 357 s on 2
-//! loaded cores), `--roi detected`:
+//! Measured 2026-12-04 after the visible-light ROI fixes (local-contrast segmentation cut,
+//! skin-mask hand-side cues) with the vein codes on the 16 × 16 grid (200 × 10, all pairs,
+//! evaluation split = identities 100..200: 4 500 mated / 495 000 non-mated pairs before FTA
+//! exclusions; 99 s on 2 idle cores), `--roi detected`:
 //!
 //! | extractor | EER | FNMR@FMR=1e-3 | FNMR@FMR=1e-4 | mated d | non-mated d |
 //! |---|---|---|---|---|---|
-//! | CompCode | 1.795 % | 2.243 % | 2.737 % | 0.2652 ± 0.0584 | 0.4618 ± 0.0119 |
-//! | BOCV | 1.768 % | 1.929 % | 2.198 % | 0.2368 ± 0.0603 | 0.4595 ± 0.0119 |
-//! | DOC | 1.907 % | 2.400 % | 2.961 % | 0.3108 ± 0.0496 | 0.4692 ± 0.0102 |
+//! | CompCode | 1.127 % | 1.498 % | 1.989 % | 0.2639 ± 0.0558 | 0.4617 ± 0.0119 |
+//! | BOCV | 1.051 % | 1.162 % | 1.475 % | 0.2352 ± 0.0571 | 0.4595 ± 0.0119 |
+//! | DOC | 1.252 % | 1.654 % | 2.257 % | 0.3097 ± 0.0476 | 0.4692 ± 0.0102 |
 //! | MaxCurvature | 0.270 % | 0.315 % | 0.451 % | 0.2167 ± 0.0389 | 0.4327 ± 0.0235 |
 //! | VeinBOCV | 0.333 % | 0.338 % | 0.541 % | 0.1903 ± 0.0479 | 0.4178 ± 0.0192 |
-//! | fused BOCV+MaxCurvature | 0.045 % | 0.000 % | 0.136 % | (z-scores) | (z-scores) |
-//! | fused all five | 0.068 % | 0.045 % | 0.113 % | (z-scores) | (z-scores) |
+//! | fused BOCV+MaxCurvature | 0.045 % | 0.000 % | 0.113 % | (z-scores) | (z-scores) |
+//! | fused all five | 0.067 % | 0.045 % | 0.113 % | (z-scores) | (z-scores) |
 //!
 //! With the generator's ground-truth ROI (`vein_lab -- eval FILE --roi truth`): BOCV 0.27 %,
 //! MaxCurvature 0.033 %, VeinBOCV 0.044 %. Both vein codes meet the issue-7 target (≤ 0.5 %
 //! alone) and so does fusion (≤ 0.1 %); the crease codes do not (target 0.5 %). The ROI stage
 //! dominates what is left: 11 of the 12 mated pairs MaxCurvature rejects at its EER threshold
-//! involve one of two NIR captures whose detected ROI is 33–38 % of its side off (id115_s5,
-//! id190_s0), and 56 of the 78 BOCV rejects involve a visible ROI > 10 % off, 45 of them one of
-//! five captures whose visible ROI is on the wrong side of the hand (corner error ≈ 1.0 of the
-//! side: id128_s1, id135_s7, id152_s1, id188_s0; and id172_s5 at 0.30) — `--list 10`.
+//! involve one of two NIR captures whose index–middle valley is placed 34–35 px too far into
+//! the finger gap (id115_s5, id190_s0), and 21 of the 47 BOCV rejects involve a visible ROI
+//! more than 10 % of its side off (e.g. id127_s5/s9: the ring–little valley slides sideways on
+//! a flat gap floor; id145_s6: converging fingers touch; id172_s5: strong defocus) — `--list 10`.
 //! Reusing the visible ROI for NIR (`--roi visible-for-nir`) makes the two bands' ROI errors
 //! identical, so fusion no longer helps; independent detection (the default) decorrelates them.
 
