@@ -659,6 +659,35 @@ struct Run {
     len: usize,
 }
 
+/// Binary closing of a `w × h` 0/1 image with a 3 × 3 square, the square clipped at the image
+/// border (dilation: any in-range neighbour set; erosion: every in-range neighbour set), in
+/// place; `tmp` is scratch of the same size. Separable (rows, then columns): the clipped square
+/// is the product of the clipped row and column windows, so this equals the direct 3 × 3 form
+/// (unit-tested against it).
+fn close_3x3(img: &mut [u8], tmp: &mut [u8], w: usize, h: usize) {
+    if w == 0 || h == 0 {
+        return;
+    }
+    for dilate in [true, false] {
+        let op = |a: u8, b: u8| if dilate { a | b } else { a & b };
+        // Rows: img → tmp.
+        for (src, dst) in img.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+            for x in 0..w {
+                let l = src[x.saturating_sub(1)];
+                let r = src[(x + 1).min(w - 1)];
+                dst[x] = op(op(l, src[x]), r);
+            }
+        }
+        // Columns: tmp → img.
+        for y in 0..h {
+            let (up, down) = (y.saturating_sub(1), (y + 1).min(h - 1));
+            for x in 0..w {
+                img[y * w + x] = op(op(tmp[up * w + x], tmp[y * w + x]), tmp[down * w + x]);
+            }
+        }
+    }
+}
+
 fn mask_at(hand: &Hand, small: &Small, x: f32, y: f32) -> bool {
     if !(x >= 0.0 && y >= 0.0) {
         return false;
@@ -1082,30 +1111,15 @@ fn fingers_at(
             // that palm creases, dark lines a few px wide, do not cut the hand apart; the dim
             // seam between a hand and a merged background object (both outlines shaded) is
             // wider.
-            let bright: Vec<bool> = chan.iter().map(|&v| v as f32 >= level).collect();
-            let morph = |src: &[bool], any: bool| -> Vec<bool> {
-                let mut out = vec![false; w * h];
-                for y in 0..h {
-                    for x in 0..w {
-                        let mut acc = !any;
-                        for yy in y.saturating_sub(1)..=(y + 1).min(h - 1) {
-                            for xx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
-                                if any {
-                                    acc |= src[yy * w + xx];
-                                } else {
-                                    acc &= src[yy * w + xx];
-                                }
-                            }
-                        }
-                        out[y * w + x] = acc;
-                    }
-                }
-                out
-            };
-            let bright = morph(&morph(&bright, true), false);
+            // (Under NIR every pixel is "bright" and the closing is the identity: skipped.)
+            let mut bright: Vec<u8> = chan.iter().map(|&v| u8::from(v as f32 >= level)).collect();
+            if level > f32::MIN {
+                let mut tmp = vec![0u8; w * h];
+                close_3x3(&mut bright, &mut tmp, w, h);
+            }
             // Flood fill from the palm centre through bright hand pixels.
             let (cx, cy) = (c.0.round() as usize, c.1.round() as usize);
-            let ok = |i: usize| hand.mask[i] != 0 && bright[i];
+            let ok = |i: usize| hand.mask[i] != 0 && bright[i] != 0;
             if cx < w && cy < h && ok(cy * w + cx) {
                 let mut stack = vec![cy * w + cx];
                 skin[cy * w + cx] = 1;
@@ -1865,6 +1879,46 @@ mod tests {
             ..RoiConfig::default()
         };
         assert_eq!(FullHandDetector::new(cfg).unwrap_err().issues.len(), 2);
+    }
+
+    /// The direct 3 × 3 closing (clipped square), as the hand-side vote first computed it.
+    fn close_3x3_direct(src: &[u8], w: usize, h: usize) -> Vec<u8> {
+        let morph = |src: &[u8], any: bool| -> Vec<u8> {
+            let mut out = vec![0u8; w * h];
+            for y in 0..h {
+                for x in 0..w {
+                    let mut acc = !any;
+                    for yy in y.saturating_sub(1)..=(y + 1).min(h - 1) {
+                        for xx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
+                            if any {
+                                acc |= src[yy * w + xx] != 0;
+                            } else {
+                                acc &= src[yy * w + xx] != 0;
+                            }
+                        }
+                    }
+                    out[y * w + x] = u8::from(acc);
+                }
+            }
+            out
+        };
+        morph(&morph(src, true), false)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn separable_closing_equals_the_direct_one(
+            (w, h, img) in proptest::strategy::Strategy::prop_flat_map((1usize..24, 1usize..24), |(w, h)| {
+                (proptest::prelude::Just(w), proptest::prelude::Just(h),
+                 proptest::collection::vec(0u8..2, w * h))
+            })
+        ) {
+            let mut fast = img.clone();
+            let mut tmp = vec![0u8; w * h];
+            close_3x3(&mut fast, &mut tmp, w, h);
+            proptest::prop_assert_eq!(fast, close_3x3_direct(&img, w, h));
+        }
     }
 
     proptest::proptest! {
