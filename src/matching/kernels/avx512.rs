@@ -112,17 +112,7 @@ unsafe fn fixed<const P: usize, const C: usize, S: ShiftSink>(
     sink: &mut S,
 ) {
     debug_assert!(layout.planes == P && layout.words == 8 * C && layout.padded == 8 * C);
-    let mut rcode = [[_mm512_setzero_si512(); C]; P];
-    let mut rmask = [_mm512_setzero_si512(); C];
-    for c in 0..C {
-        // SAFETY: `mask` has `8 · C` words, so words `8c..8c + 8` are in bounds; unaligned load.
-        rmask[c] = unsafe { _mm512_loadu_si512(mask.as_ptr().add(8 * c).cast()) };
-        for p in 0..P {
-            // SAFETY: `code` has `P · 8C` words; plane `p`, chunk `c` is in bounds.
-            rcode[p][c] =
-                unsafe { _mm512_loadu_si512(code.as_ptr().add(p * 8 * C + 8 * c).cast()) };
-        }
-    }
+    let (rcode, rmask) = load_reference::<P, C>(code, mask);
     let stride = layout.stride;
     // Numerator and denominator of shift `s`, packed as `num + den · 2³²` per lane.
     macro_rules! packed {
