@@ -10,6 +10,10 @@
 use std::path::{Path, PathBuf};
 
 use image::{Rgb, RgbImage};
+
+#[path = "common/draw.rs"]
+mod draw;
+use draw::{draw_contour, line, put};
 use openpalm::roi::FullHandDetector;
 use openpalm::sensor::ImageFileSensor;
 use openpalm::{Frame, Spectrum};
@@ -73,7 +77,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let dt = t0.elapsed();
             let mut canvas = frame.to_dynamic().into_rgb8();
             if let Ok((mask, f)) = det.hand_mask(&frame) {
-                draw_contour(&mut canvas, &mask, f);
+                let r = thickness(&canvas) / 2;
+                draw_contour(&mut canvas, &mask, f, Rgb([0, 255, 0]), r);
             }
             match &res {
                 Ok(roi) => {
@@ -109,54 +114,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn put(img: &mut RgbImage, x: f32, y: f32, c: Rgb<u8>, r: i32) {
-    let (w, h) = (img.width() as i32, img.height() as i32);
-    for dy in -r..=r {
-        for dx in -r..=r {
-            let (xi, yi) = (x.round() as i32 + dx, y.round() as i32 + dy);
-            if xi >= 0 && yi >= 0 && xi < w && yi < h {
-                img.put_pixel(xi as u32, yi as u32, c);
-            }
-        }
-    }
-}
-
-fn line(img: &mut RgbImage, a: (f32, f32), b: (f32, f32), c: Rgb<u8>, r: i32) {
-    let n = ((b.0 - a.0).hypot(b.1 - a.1).ceil() as usize).max(1);
-    for i in 0..=n {
-        let t = i as f32 / n as f32;
-        put(img, a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1), c, r);
-    }
-}
-
 fn thickness(img: &RgbImage) -> i32 {
     (img.width().max(img.height()) / 400).max(1) as i32
-}
-
-fn draw_contour(img: &mut RgbImage, mask: &image::GrayImage, f: u32) {
-    let r = thickness(img) / 2;
-    let (w, h) = mask.dimensions();
-    for y in 0..h {
-        for x in 0..w {
-            if mask.get_pixel(x, y).0[0] == 0 {
-                continue;
-            }
-            let edge = x == 0
-                || y == 0
-                || x + 1 == w
-                || y + 1 == h
-                || [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)]
-                    .iter()
-                    .any(|&(a, b)| mask.get_pixel(a, b).0[0] == 0);
-            if edge {
-                let c = (
-                    (x as f32 + 0.5) * f as f32 - 0.5,
-                    (y as f32 + 0.5) * f as f32 - 0.5,
-                );
-                put(img, c.0, c.1, Rgb([0, 255, 0]), r);
-            }
-        }
-    }
 }
 
 fn draw_roi(img: &mut RgbImage, roi: &openpalm::Roi, _frame: &Frame) {

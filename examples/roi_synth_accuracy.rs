@@ -26,6 +26,10 @@
 use std::collections::BTreeMap;
 
 use image::{Rgb, RgbImage};
+
+#[path = "common/draw.rs"]
+mod draw;
+use draw::{draw_contour, line, put};
 use openpalm::roi::{FullHandDetector, Roi, RoiDetector};
 use openpalm::synth::{CaptureOptions, Dataset, Generator, HandSide};
 use openpalm::{Frame, Spectrum};
@@ -228,23 +232,7 @@ fn overlay(
 ) -> RgbImage {
     let mut img = frame.to_dynamic().into_rgb8();
     if let Ok((mask, f)) = det.hand_mask(frame) {
-        let (w, h) = mask.dimensions();
-        let on = |x: i64, y: i64| {
-            x >= 0
-                && y >= 0
-                && x < w as i64
-                && y < h as i64
-                && mask.get_pixel(x as u32, y as u32).0[0] != 0
-        };
-        for y in 0..h as i64 {
-            for x in 0..w as i64 {
-                if on(x, y) && !(on(x - 1, y) && on(x + 1, y) && on(x, y - 1) && on(x, y + 1)) {
-                    let c = (x as f32 + 0.5) * f as f32 - 0.5;
-                    let r = (y as f32 + 0.5) * f as f32 - 0.5;
-                    put(&mut img, c, r, Rgb([0, 200, 0]), 0);
-                }
-            }
-        }
+        draw_contour(&mut img, &mask, f, Rgb([0, 200, 0]), 0);
     }
     for t in truth {
         for d in -4i32..=4 {
@@ -263,11 +251,7 @@ fn overlay(
         let c = roi.corners;
         for i in 0..4 {
             let (a, b) = (c[i], c[(i + 1) % 4]);
-            let m = ((b - a).norm().ceil() as usize).max(1);
-            for s in 0..=m {
-                let p = a + (b - a) * (s as f32 / m as f32);
-                put(&mut img, p.x, p.y, Rgb([40, 80, 255]), 0);
-            }
+            line(&mut img, (a.x, a.y), (b.x, b.y), Rgb([40, 80, 255]), 0);
         }
         let colours = [Rgb([255, 0, 0]), Rgb([255, 255, 0]), Rgb([255, 0, 255])];
         for (v, col) in roi.landmarks.valleys().iter().zip(colours) {
@@ -277,16 +261,4 @@ fn overlay(
         put(&mut img, pc.x, pc.y, Rgb([0, 255, 255]), 2);
     }
     img
-}
-
-fn put(img: &mut RgbImage, x: f32, y: f32, c: Rgb<u8>, r: i32) {
-    let (w, h) = (img.width() as i32, img.height() as i32);
-    for dy in -r..=r {
-        for dx in -r..=r {
-            let (xi, yi) = (x.round() as i32 + dx, y.round() as i32 + dy);
-            if xi >= 0 && yi >= 0 && xi < w && yi < h {
-                img.put_pixel(xi as u32, yi as u32, c);
-            }
-        }
-    }
 }
