@@ -17,7 +17,11 @@
 //!    surroundings (a finger-sized window); large, mostly ambiguous regions that the cut severs
 //!    from the hand are removed, everything else of the plain threshold is kept. Then a
 //!    morphological opening (removes cables, pegs and thin clutter), the largest component, and
-//!    hole filling (rings).
+//!    hole filling (rings). A background as bright as the hand itself (a lit desk under the
+//!    fingers) joins the hand at any threshold; when the landmarks of this mask fail the
+//!    strict checks, **edge-cut masks** are tried: pixels on strong edges are removed (a real
+//!    boundary shows as an edge even between equal brightnesses), the largest remaining piece
+//!    is kept and grown back by the edge band's width.
 //! 3. **Palm centre**: the maximum of the distance transform (centre and radius `R` of the
 //!    largest inscribed circle), so a wrist, forearm or sleeve does not pull it away.
 //! 4. **Fingers**: the mask is read along circles of radius 1.35–2.4 `R` around the centre;
@@ -498,25 +502,34 @@ struct Hand {
 }
 
 const MIN_HAND_FRACTION: f32 = 0.02;
+
+/// Largest ratio of the two gaps between neighbouring final valleys accepted from an edge-cut
+/// mask ([`even_valley_row`]).
+const EDGE_CUT_SPACING: f32 = 1.5;
+
+/// The edge-cut hypotheses of [`segment_hypotheses`], in the order tried: the edge threshold as
+/// a fraction of the hand/background contrast (as a slope over a 3-px blurred step), and the
+/// regrowth radius in small px. Measured on gray synthetic frames with bright backgrounds
+/// (`examples/roi_synth_accuracy`): 0.2 separates the fingers from a lit desk while palm
+/// creases stay below it; a 3-px regrowth restores the edge band, 2 px keeps fingers apart
+/// where the band is narrow.
+const EDGE_CUTS: [(f32, usize); 2] = [(0.2, 3), (0.2, 2)];
 const MAX_HAND_FRACTION: f32 = 0.9;
 
 /// The primary segmentation (the first hypothesis of [`segment_hypotheses`]).
 fn segment(small: &Small) -> Result<Hand, RoiError> {
-    Ok(segment_hypotheses(small)?.swap_remove(0))
+    Ok(segment_hypotheses(small)?.0)
 }
 
-/// Hand segmentation hypotheses, in the order landmark search tries them.
+/// The primary hand segmentation, and what the edge-cut hypotheses need ([`EdgeCuts`]).
 ///
-/// The primary one is Otsu's threshold on the channel that separates best (with the NIR
-/// hysteresis into dim fingers). A background as bright as the hand only in part (a desk, a
-/// sheet of paper, a lit wall behind the hand) forms a third class between the dark background
-/// and the hand: the fingers merge with it at Otsu's threshold. When a three-class Otsu split
-/// finds such a middle class above Otsu's threshold, the mask at its upper threshold (hand
-/// only) is a second hypothesis.
-///
-/// The primary mask is tried first: a hand under uneven light also splits into three classes
-/// (its dim side is the middle one), and the upper threshold then cuts the hand.
-fn segment_hypotheses(small: &Small) -> Result<Vec<Hand>, RoiError> {
+/// The primary mask is Otsu's threshold on the channel that separates best, with a
+/// local-contrast cut of the ambiguous values between Otsu's threshold and the upper threshold
+/// of a three-class split (a background as bright as a dim hand drops out where it is darker
+/// than its surroundings), and under NIR a hysteresis into dim fingers. [`locate`] tries it
+/// first; only when its landmarks fail the strict checks does it build the edge-cut masks, for
+/// backgrounds as bright as the hand itself.
+fn segment_hypotheses(small: &Small) -> Result<(Hand, EdgeCuts), RoiError> {
     let (w, h) = (small.w, small.h);
     let mut cands = vec![(Channel::Gray, seg::blur(&small.gray, w, h))];
     if let Some(cr) = &small.cr {
@@ -546,7 +559,8 @@ fn segment_hypotheses(small: &Small) -> Result<Vec<Hand>, RoiError> {
     // than their surroundings (window ≈ a finger's width, margin a tenth of the contrast).
     let (_, t_hi, _) = seg::otsu3_hist(&hist);
     let r_local = ((w.max(h) as f32 * 0.025).round() as usize).max(2);
-    let margin = {
+    // Hand/background contrast: mean above Otsu's threshold minus mean below it.
+    let contrast = {
         let (mut n0, mut s0, mut n1, mut s1) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         for (i, &c) in hist.iter().enumerate() {
             if i <= t as usize {
@@ -557,8 +571,9 @@ fn segment_hypotheses(small: &Small) -> Result<Vec<Hand>, RoiError> {
                 s1 += c as f64 * i as f64;
             }
         }
-        (0.1 * (s1 / n1.max(1.0) - s0 / n0.max(1.0))).max(2.0) as f32
+        (s1 / n1.max(1.0) - s0 / n0.max(1.0)) as f32
     };
+    let margin = (0.1 * contrast).max(2.0);
     let threshold_mask = |t: u8| -> (Vec<u8>, usize) {
         let mut mask: Vec<u8> = blurred.iter().map(|&v| u8::from(v > t)).collect();
         if t_hi > t {
@@ -614,25 +629,118 @@ fn segment_hypotheses(small: &Small) -> Result<Vec<Hand>, RoiError> {
     if !(MIN_HAND_FRACTION..=MAX_HAND_FRACTION).contains(&frac) {
         return Err(no_hand(frac));
     }
-    let hand = |mut mask: Vec<u8>, t: u8| -> Hand {
-        seg::fill_holes(&mut mask, w, h);
-        let dist = seg::distance(&mask, w, h);
-        let (imax, &dmax) = dist
-            .iter()
-            .enumerate()
-            .max_by_key(|&(_, d)| *d)
-            .expect("non-empty");
-        Hand {
+    let primary = make_hand(mask.clone(), w, h, channel, t, eta as f32);
+    Ok((
+        primary,
+        EdgeCuts {
+            blurred,
             mask,
+            area,
+            contrast,
+            r_open,
+            w,
+            h,
             channel,
-            threshold: t as f32 + 0.5,
+            t,
             separability: eta as f32,
-            center: ((imax % w) as f32, (imax / w) as f32),
-            radius: dmax as f32 / 3.0,
-            dist,
+        },
+    ))
+}
+
+/// A hand from its 0/1 mask on the small image (holes filled): distance transform, palm centre
+/// and radius.
+fn make_hand(
+    mut mask: Vec<u8>,
+    w: usize,
+    h: usize,
+    channel: Channel,
+    t: u8,
+    separability: f32,
+) -> Hand {
+    seg::fill_holes(&mut mask, w, h);
+    let dist = seg::distance(&mask, w, h);
+    let (imax, &dmax) = dist
+        .iter()
+        .enumerate()
+        .max_by_key(|&(_, d)| *d)
+        .expect("non-empty");
+    Hand {
+        mask,
+        channel,
+        threshold: t as f32 + 0.5,
+        separability,
+        center: ((imax % w) as f32, (imax / w) as f32),
+        radius: dmax as f32 / 3.0,
+        dist,
+    }
+}
+
+/// What the edge-cut hypotheses need from the primary segmentation; they are computed only
+/// when the primary mask fails the landmark checks.
+struct EdgeCuts {
+    blurred: Vec<u8>,
+    /// The primary mask (before hole filling) and its area.
+    mask: Vec<u8>,
+    area: usize,
+    /// Mean hand value minus mean background value at Otsu's threshold.
+    contrast: f32,
+    r_open: f32,
+    w: usize,
+    h: usize,
+    channel: Channel,
+    t: u8,
+    separability: f32,
+}
+
+impl EdgeCuts {
+    /// Edge-cut hypotheses: a background as bright as the hand (a lit desk or wall behind the
+    /// fingers) joins the hand at any threshold, but a real boundary still shows as an edge.
+    /// Remove the pixels on strong edges (L1 Sobel gradient of a further σ ≈ 1.6 px
+    /// smoothing, above a fraction of the hand/background contrast), keep the largest piece and
+    /// grow it back into the primary mask by the edge band's half-width, for each of
+    /// [`EDGE_CUTS`]. Masks that do not differ from the primary (≥ 95 % of its area), repeat
+    /// an earlier one or leave the hand-size range are dropped.
+    fn hands(&self) -> Vec<Hand> {
+        let (w, h) = (self.w, self.h);
+        let smooth = seg::blur(&self.blurred, w, h);
+        let grad = seg::gradient_l1(&smooth, w, h);
+        let mut seen: Vec<usize> = Vec::new();
+        let mut hyps = Vec::new();
+        for (k, d) in EDGE_CUTS {
+            // A step of height C blurred over ~3 px has an L1 Sobel response ≈ 8 C / 3.
+            let tau = (k * self.contrast * 8.0 / 3.0).max(1.0) as u16;
+            let mut cut: Vec<u8> = self
+                .mask
+                .iter()
+                .zip(&grad)
+                .map(|(&m, &g)| m & u8::from(g <= tau))
+                .collect();
+            seg::open(&mut cut, w, h, 1.0);
+            seg::largest_component(&mut cut, w, h);
+            seg::dilate(&mut cut, w, h, d);
+            for (c, &m) in cut.iter_mut().zip(&self.mask) {
+                *c &= m;
+            }
+            seg::open(&mut cut, w, h, self.r_open);
+            let area = seg::largest_component(&mut cut, w, h);
+            let frac = area as f32 / (w * h) as f32;
+            if area * 20 < self.area * 19
+                && (MIN_HAND_FRACTION..=MAX_HAND_FRACTION).contains(&frac)
+                && !seen.contains(&area)
+            {
+                seen.push(area);
+                hyps.push(make_hand(
+                    cut,
+                    w,
+                    h,
+                    self.channel,
+                    self.t,
+                    self.separability,
+                ));
+            }
         }
-    };
-    Ok(vec![hand(mask, t)])
+        hyps
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -725,14 +833,21 @@ fn circle_runs(small: &Small, hand: &Hand, c: (f32, f32), rho: f32, m: usize) ->
     runs
 }
 
-/// Segmentation and landmarks: the first segmentation hypothesis whose fingers pass the
-/// strict shape checks, else the first that passes the relaxed ones.
+/// Segmentation and landmarks: the first segmentation hypothesis (the primary mask, then the
+/// edge-cut masks, built only if the primary fails) whose fingers pass the strict shape
+/// checks, else the first that passes the relaxed ones.
 fn locate(frame: &Frame, small: &Small) -> Result<(Hand, Found), RoiError> {
-    let mut hyps = segment_hypotheses(small)?;
-    let mut best_found = 0usize;
+    let (primary, cuts) = segment_hypotheses(small)?;
+    let mut hyps = vec![primary];
+    let mut best_found = match find_landmarks(frame, small, &hyps[0], true) {
+        Ok(f) => return Ok((hyps.swap_remove(0), f)),
+        Err(n) => n,
+    };
+    hyps.extend(cuts.hands());
     for strict in [true, false] {
-        for i in 0..hyps.len() {
+        for i in usize::from(strict)..hyps.len() {
             match find_landmarks(frame, small, &hyps[i], strict) {
+                Ok(f) if i > 0 && !even_valley_row(&f) => best_found = best_found.max(2),
                 Ok(f) => return Ok((hyps.swap_remove(i), f)),
                 Err(n) => best_found = best_found.max(n),
             }
@@ -742,6 +857,17 @@ fn locate(frame: &Frame, small: &Small) -> Result<(Hand, Found), RoiError> {
         found: best_found,
         required: 3,
     })
+}
+
+/// Whether the final valleys are evenly spaced along the palm's top (the larger of the two
+/// gaps between neighbouring valleys at most [`EDGE_CUT_SPACING`] times the smaller). The
+/// landmark search checks this on its first-guess valleys; an edge-cut mask must also pass it
+/// on the final ones, because a cut that loses a thin little finger makes the thumb–index
+/// crotch look like a third valley, one and a half to two valley gaps from the next.
+fn even_valley_row(f: &Found) -> bool {
+    let d = |a: (f32, f32), b: (f32, f32)| (a.0 - b.0).hypot(a.1 - b.1);
+    let (a, b) = (d(f.valleys[0], f.valleys[1]), d(f.valleys[1], f.valleys[2]));
+    a.max(b) <= EDGE_CUT_SPACING * a.min(b)
 }
 
 /// Landmarks on one segmentation; `Err` carries the most valleys found.

@@ -615,10 +615,83 @@ pub(crate) fn open(mask: &mut [u8], w: usize, h: usize, r: f32) {
     min_max_2d(mask, w, h, r, u8::max, &mut s);
 }
 
+/// Morphological dilation of a 0/1 mask with a `(2r+1)²` square (clipped at the image border).
+pub(crate) fn dilate(mask: &mut [u8], w: usize, h: usize, r: usize) {
+    if r == 0 || w == 0 || h == 0 {
+        return;
+    }
+    let mut s = Scratch::default();
+    min_max_2d(mask, w, h, r, u8::max, &mut s);
+}
+
+/// Sobel gradient magnitude in the L1 form `|Gx| + |Gy|` (each the `[1 2 1] ⊗ [−1 0 1]`
+/// kernel, so a unit-slope ramp gives 8 per axis), edges replicated.
+pub(crate) fn gradient_l1(v: &[u8], w: usize, h: usize) -> Vec<u16> {
+    let mut out = vec![0u16; w * h];
+    if w == 0 || h == 0 {
+        return out;
+    }
+    for y in 0..h {
+        let (ru, rd) = (y.saturating_sub(1) * w, (y + 1).min(h - 1) * w);
+        let r0 = y * w;
+        for x in 0..w {
+            let (xl, xr) = (x.saturating_sub(1), (x + 1).min(w - 1));
+            let p = |r: usize, x: usize| v[r + x] as i32;
+            let gx =
+                (p(ru, xr) - p(ru, xl)) + 2 * (p(r0, xr) - p(r0, xl)) + (p(rd, xr) - p(rd, xl));
+            let gy = (p(rd, xl) - p(ru, xl)) + 2 * (p(rd, x) - p(ru, x)) + (p(rd, xr) - p(ru, xr));
+            out[r0 + x] = (gx.unsigned_abs() + gy.unsigned_abs()) as u16;
+        }
+    }
+    out
+}
+
 /// The first (simple, slower) implementations, kept as references for the tests.
 #[cfg(test)]
 #[allow(dead_code)]
 mod reference {
+    /// Dilation with the clipped `(2r+1)²` square, pixel by pixel.
+    pub(super) fn dilate(mask: &mut [u8], w: usize, h: usize, r: usize) {
+        let src = mask.to_vec();
+        for y in 0..h {
+            for x in 0..w {
+                let mut v = 0u8;
+                for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
+                    for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
+                        v = v.max(src[yy * w + xx]);
+                    }
+                }
+                mask[y * w + x] = v;
+            }
+        }
+    }
+
+    /// `|Gx| + |Gy|` by convolution with the two 3×3 Sobel kernels, coordinates clamped.
+    pub(super) fn gradient_l1(v: &[u8], w: usize, h: usize) -> Vec<u16> {
+        const KX: [[i32; 3]; 3] = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]];
+        let at = |x: i64, y: i64| -> i32 {
+            let x = x.clamp(0, w as i64 - 1) as usize;
+            let y = y.clamp(0, h as i64 - 1) as usize;
+            v[y * w + x] as i32
+        };
+        let mut out = vec![0u16; w * h];
+        for y in 0..h as i64 {
+            for x in 0..w as i64 {
+                let (mut gx, mut gy) = (0i32, 0i32);
+                for (j, row) in KX.iter().enumerate() {
+                    for (i, &k) in row.iter().enumerate() {
+                        let (dx, dy) = (i as i64 - 1, j as i64 - 1);
+                        gx += k * at(x + dx, y + dy);
+                        // The transposed kernel.
+                        gy += k * at(x + dy, y + dx);
+                    }
+                }
+                out[(y as usize) * w + x as usize] = (gx.abs() + gy.abs()) as u16;
+            }
+        }
+        out
+    }
+
     /// 3×3 box blur applied twice (≈ Gaussian σ ≈ 1.15 px), edges replicated.
     pub(super) fn blur(src: &[u8], w: usize, h: usize) -> Vec<u8> {
         let once = |s: &[u8]| -> Vec<u8> {
@@ -1101,6 +1174,11 @@ mod tests {
                 .map(|(i, &v)| v.wrapping_mul(180).wrapping_add((i as u64 ^ seed) as u8 % 60))
                 .collect();
             proptest::prop_assert_eq!(blur(&img, w, h), reference::blur(&img, w, h));
+            proptest::prop_assert_eq!(gradient_l1(&img, w, h), reference::gradient_l1(&img, w, h));
+            let (mut a, mut b) = (m.clone(), m.clone());
+            dilate(&mut a, w, h, r as usize);
+            reference::dilate(&mut b, w, h, r as usize);
+            proptest::prop_assert_eq!(&a, &b);
             proptest::prop_assert_eq!(otsu(&img), reference::otsu(&img));
             let (mut a, mut b) = (m.clone(), m.clone());
             open(&mut a, w, h, r);
