@@ -1,10 +1,13 @@
-//! Vein-code diagnostics on synthetic NIR captures: caches the detected and the ground-truth
+//! Vein- and crease-code diagnostics on synthetic NIR or visible captures: caches the detected and the ground-truth
 //! NIR ROIs once, then measures extractor variants on the cache and lists the mated pairs
 //! rejected at the EER threshold with their captures' ROI error and blur.
 //!
 //! `cargo run --release --features synth --example vein_lab -- cache FILE [--subjects 200] [--samples 10] [--band nir|visible]`
 //! `cargo run --release --features synth --example vein_lab -- probe nir|visible idN_sK...` (landmarks)
-//! `cargo run --release --features synth --example vein_lab -- eval FILE [--roi detected|truth] [--list N] VARIANT...`
+//! `cargo run --release --features synth --example vein_lab -- eval FILE [--roi detected|truth] [--list N] [--shift S] VARIANT...`
+//!
+//! `--band visible` caches the visible frames' ROIs (crease codes); `--shift S` compares under a
+//! ±S-cell window instead of the default ±2.
 //!
 //! Variants: `maxcurv` (the default [`MaxCurvatureVein`]), `veinbocv`, `bocv`, `compcode`, `doc`
 //! ([`OrientedCodeExtractor`] presets; keys `grid`, `core`, `minresp`, `fragile`, `omega`, `kappa`, `radius`), `maxcurv:sigma=4` (any field of
@@ -220,6 +223,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut truth = false;
     let mut visible = false;
     let mut list = 0usize;
+    let mut shift: Option<u8> = None;
     let mut variants = Vec::new();
     let mut it = args[2..].iter();
     while let Some(a) = it.next() {
@@ -227,6 +231,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--subjects" => subjects = it.next().ok_or("value")?.parse()?,
             "--samples" => samples = it.next().ok_or("value")?.parse()?,
             "--list" => list = it.next().ok_or("value")?.parse()?,
+            "--shift" => shift = Some(it.next().ok_or("value")?.parse()?),
             "--band" => visible = it.next().ok_or("value")? == "visible",
             "--roi" => truth = it.next().ok_or("value")? == "truth",
             v => variants.push(v.to_string()),
@@ -285,7 +290,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ids = entries.len() as u64 / samples;
     let dev = ids.div_ceil(2);
     let eval: Vec<&Entry> = entries.iter().filter(|e| e.identity >= dev).collect();
-    let mcfg = MatchConfig::default();
+    let mut mcfg = MatchConfig::default();
+    if let Some(s) = shift {
+        mcfg.max_shift_rows = s;
+        mcfg.max_shift_cols = s;
+    }
     for v in &variants {
         make(v)?;
         let t0 = std::time::Instant::now();
