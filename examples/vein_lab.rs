@@ -1,13 +1,15 @@
-//! Vein- and crease-code diagnostics on synthetic NIR or visible captures: caches the detected and the ground-truth
-//! NIR ROIs once, then measures extractor variants on the cache and lists the mated pairs
-//! rejected at the EER threshold with their captures' ROI error and blur.
+//! Vein- and crease-code diagnostics on synthetic captures: caches the detected and the
+//! ground-truth NIR (or visible) ROIs once, then measures extractor variants on the cache and
+//! lists the mated pairs rejected at the EER threshold with their captures' ROI error and blur.
 //!
 //! `cargo run --release --features synth --example vein_lab -- cache FILE [--subjects 200] [--samples 10] [--band nir|visible]`
 //! `cargo run --release --features synth --example vein_lab -- probe nir|visible idN_sK...` (landmarks)
 //! `cargo run --release --features synth --example vein_lab -- eval FILE [--roi detected|truth] [--list N] [--shift S] VARIANT...`
 //!
 //! `--band visible` caches the visible frames' ROIs (crease codes); `--shift S` compares under a
-//! ±S-cell window instead of the default ±2.
+//! ±S-cell window instead of the default ±2; `--split dev` evaluates on the development split
+//! (the first half of the identities) instead, as a check on parameters tuned on the evaluation
+//! split.
 //!
 //! Variants: `maxcurv` (the default [`MaxCurvatureVein`]), `veinbocv`, `bocv`, `compcode`, `doc`
 //! ([`OrientedCodeExtractor`] presets; keys `grid`, `core`, `minresp`, `fragile`, `omega`, `kappa`, `radius`), `maxcurv:sigma=4` (any field of
@@ -224,6 +226,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut visible = false;
     let mut list = 0usize;
     let mut shift: Option<u8> = None;
+    let mut dev_split = false;
     let mut variants = Vec::new();
     let mut it = args[2..].iter();
     while let Some(a) = it.next() {
@@ -232,6 +235,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--samples" => samples = it.next().ok_or("value")?.parse()?,
             "--list" => list = it.next().ok_or("value")?.parse()?,
             "--shift" => shift = Some(it.next().ok_or("value")?.parse()?),
+            "--split" => dev_split = it.next().ok_or("value")? == "dev",
             "--band" => visible = it.next().ok_or("value")? == "visible",
             "--roi" => truth = it.next().ok_or("value")? == "truth",
             v => variants.push(v.to_string()),
@@ -289,7 +293,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (entries, samples) = load(path)?;
     let ids = entries.len() as u64 / samples;
     let dev = ids.div_ceil(2);
-    let eval: Vec<&Entry> = entries.iter().filter(|e| e.identity >= dev).collect();
+    let eval: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| (e.identity >= dev) != dev_split)
+        .collect();
     let mut mcfg = MatchConfig::default();
     if let Some(s) = shift {
         mcfg.max_shift_rows = s;
