@@ -1,14 +1,20 @@
-//! Vein-code diagnostics on synthetic NIR captures: caches the detected and the ground-truth
-//! NIR ROIs once, then measures extractor variants on the cache and lists the mated pairs
-//! rejected at the EER threshold with their captures' ROI error and blur.
+//! Vein- and crease-code diagnostics on synthetic captures: caches the detected and the
+//! ground-truth NIR (or visible) ROIs once, then measures extractor variants on the cache and
+//! lists the mated pairs rejected at the EER threshold with their captures' ROI error and blur.
 //!
 //! `cargo run --release --features synth --example vein_lab -- cache FILE [--subjects 200] [--samples 10] [--band nir|visible]`
 //! `cargo run --release --features synth --example vein_lab -- probe nir|visible idN_sK...` (landmarks)
-//! `cargo run --release --features synth --example vein_lab -- eval FILE [--roi detected|truth] [--list N] VARIANT...`
+//! `cargo run --release --features synth --example vein_lab -- eval FILE [--roi detected|truth] [--list N] [--shift S] VARIANT...`
+//!
+//! `--band visible` caches the visible frames' ROIs (crease codes); `--shift S` compares under a
+//! ±S-cell window instead of the default ±2; `--split dev` evaluates on the development split
+//! (the first half of the identities) instead, as a check on parameters tuned on the evaluation
+//! split.
 //!
 //! Variants: `maxcurv` (the default [`MaxCurvatureVein`]), `veinbocv`, `bocv`, `compcode`, `doc`
 //! ([`OrientedCodeExtractor`] presets; keys `grid`, `core`, `minresp`, `fragile`, `omega`, `kappa`, `radius`), `maxcurv:sigma=4` (any field of
-//! [`MaxCurvatureVeinParams`] by `key=value`, comma-separated). The evaluation split is the
+//! [`MaxCurvatureVeinParams`] by `key=value`, comma-separated), `cc2` (CompCode at two scales
+//! side by side, 6 planes; keys `omega1`, `radius1`, `omega2`, `radius2`). The evaluation split is the
 //! second half of the identities, all pairs, as in the `accuracy` example.
 
 use std::io::{Read, Write};
@@ -16,13 +22,15 @@ use std::io::{Read, Write};
 use image::GrayImage;
 use openpalm::eval::ScoreSet;
 use openpalm::features::{
-    FeatureExtractor, MaxCurvatureVein, MaxCurvatureVeinParams, OrientedCodeExtractor, RoiImage,
+    FeatureError, FeatureExtractor, MaxCurvatureVein, MaxCurvatureVeinParams,
+    OrientedCodeExtractor, RoiImage,
 };
 use openpalm::matching::{ComparisonOutcome, MatchConfig, Matcher};
 use openpalm::roi::{FullHandDetector, RoiDetector};
 use openpalm::sensor::{Frame, Spectrum};
 use openpalm::synth::{CaptureOptions, Generator, Identity};
 use openpalm::template::PalmTemplate;
+use openpalm::template::{Algorithm, Geometry, Modality};
 use rayon::prelude::*;
 
 const SIDE: usize = 128;
@@ -185,6 +193,32 @@ fn make(variant: &str) -> Result<Box<dyn FeatureExtractor + Send>, Box<dyn std::
             }
             Ok(Box::new(OrientedCodeExtractor::new(p)?))
         }
+        "cc2" | "doc2" => {
+            // Two scales of a 3-plane code side by side (6 planes; mask = both masks).
+            let mut omegas = [0.2f32, 0.35];
+            let mut radii = [20usize, 14];
+            for (k, v) in kv {
+                match k {
+                    "omega1" => omegas[0] = v.parse()?,
+                    "omega2" => omegas[1] = v.parse()?,
+                    "radius1" => radii[0] = v.parse()?,
+                    "radius2" => radii[1] = v.parse()?,
+                    _ => return Err(format!("unknown {name} key {k}").into()),
+                }
+            }
+            let parts = omegas
+                .iter()
+                .zip(radii)
+                .map(|(&w, r)| {
+                    let mut p = OrientedCodeExtractor::comp_code().params().clone();
+                    p.algorithm_id = Algorithm::USER_ID_START;
+                    p.gabor.omega_rad_per_px = w;
+                    p.gabor.radius_px = r;
+                    OrientedCodeExtractor::new(p)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Box::new(TwoScales(parts)))
+        }
         "maxcurv" => {
             let mut p = MaxCurvatureVeinParams::default();
             for (k, v) in kv {
@@ -200,6 +234,39 @@ fn make(variant: &str) -> Result<Box<dyn FeatureExtractor + Send>, Box<dyn std::
             Ok(Box::new(MaxCurvatureVein::new(p)?))
         }
         _ => Err(format!("unknown variant {name}").into()),
+    }
+}
+
+/// Two 3-plane extractors' planes side by side; a cell is valid where both are.
+struct TwoScales(Vec<OrientedCodeExtractor>);
+
+impl FeatureExtractor for TwoScales {
+    fn modality(&self) -> Modality {
+        Modality::Crease
+    }
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::new(Algorithm::USER_ID_START, 1, 0)
+    }
+    fn geometry(&self) -> Geometry {
+        let g = self.0[0].geometry();
+        Geometry::new(g.rows() as u16, g.cols() as u16, 6).expect("6 planes")
+    }
+    fn roi_side(&self) -> usize {
+        self.0[0].roi_side()
+    }
+    fn extract_into(
+        &mut self,
+        roi: &RoiImage,
+        code: &mut [u64],
+        mask: &mut [u64],
+    ) -> Result<(), FeatureError> {
+        let half = code.len() / 2;
+        let mut m2 = vec![0u64; mask.len()];
+        let (c1, c2) = code.split_at_mut(half);
+        self.0[0].extract_into(roi, c1, mask)?;
+        self.0[1].extract_into(roi, c2, &mut m2)?;
+        mask.iter_mut().zip(&m2).for_each(|(a, b)| *a &= b);
+        Ok(())
     }
 }
 
@@ -220,6 +287,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut truth = false;
     let mut visible = false;
     let mut list = 0usize;
+    let mut shift: Option<u8> = None;
+    let mut dev_split = false;
     let mut variants = Vec::new();
     let mut it = args[2..].iter();
     while let Some(a) = it.next() {
@@ -227,6 +296,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--subjects" => subjects = it.next().ok_or("value")?.parse()?,
             "--samples" => samples = it.next().ok_or("value")?.parse()?,
             "--list" => list = it.next().ok_or("value")?.parse()?,
+            "--shift" => shift = Some(it.next().ok_or("value")?.parse()?),
+            "--split" => dev_split = it.next().ok_or("value")? == "dev",
             "--band" => visible = it.next().ok_or("value")? == "visible",
             "--roi" => truth = it.next().ok_or("value")? == "truth",
             v => variants.push(v.to_string()),
@@ -284,8 +355,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (entries, samples) = load(path)?;
     let ids = entries.len() as u64 / samples;
     let dev = ids.div_ceil(2);
-    let eval: Vec<&Entry> = entries.iter().filter(|e| e.identity >= dev).collect();
-    let mcfg = MatchConfig::default();
+    let eval: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| (e.identity >= dev) != dev_split)
+        .collect();
+    let mut mcfg = MatchConfig::default();
+    if let Some(s) = shift {
+        mcfg.max_shift_rows = s;
+        mcfg.max_shift_cols = s;
+    }
     for v in &variants {
         make(v)?;
         let t0 = std::time::Instant::now();

@@ -119,12 +119,82 @@ fn mated_closer_than_non_mated() {
     );
 }
 
-/// A 128 px window of a 176 px vein texture at offset `(oy, ox)`: the same palm under an ROI
+/// A 128 px window of a 176 px texture at offset `(oy, ox)`: the same palm under an ROI
 /// misplaced by a pure translation.
-fn window(identity: u64, oy: usize, ox: usize) -> openpalm::features::RoiImage {
-    let big = line_texture(PatternKind::Vein, 176, identity, 0, 0.0);
+fn window_of(
+    kind: PatternKind,
+    identity: u64,
+    oy: usize,
+    ox: usize,
+) -> openpalm::features::RoiImage {
+    let big = line_texture(kind, 176, identity, 0, 0.0);
     let p = big.pixels();
     openpalm::features::RoiImage::from_fn(128, |r, c| (p[[r + oy, c + ox]], true)).unwrap()
+}
+
+fn window(identity: u64, oy: usize, ox: usize) -> openpalm::features::RoiImage {
+    window_of(PatternKind::Vein, identity, oy, ox)
+}
+
+/// The matcher's distance under the default window.
+fn default_distance(a: &PalmTemplate, b: &PalmTemplate) -> f64 {
+    use openpalm::matching::{ComparisonOutcome, MatchConfig, Matcher};
+    match Matcher::new(a, &MatchConfig::default())
+        .unwrap()
+        .compare(b)
+        .unwrap()
+    {
+        ComparisonOutcome::Compared(c) => c.distance,
+        o => panic!("{o:?}"),
+    }
+}
+
+/// Why the crease codes (version 2) use 16 × 16 cells at a coarse scale: as for the vein codes,
+/// a 14-px ROI translation must leave the code of the same crease texture far closer than any
+/// other texture under the default ±2-cell window, which the version-1 geometry (32 × 32 cells
+/// at the published scale, a ±8-px window) cannot.
+#[test]
+fn crease_codes_absorb_a_14_px_roi_translation() {
+    use openpalm::features::GaborParams;
+    let mut v1 = OrientedCodeExtractor::bocv().params().clone();
+    v1.grid_cells = 32;
+    v1.core_radius_px = 6;
+    v1.gabor = GaborParams::CREASE_PUBLISHED;
+    for (name, mut ex) in [
+        ("bocv", OrientedCodeExtractor::bocv()),
+        ("compcode", OrientedCodeExtractor::comp_code()),
+        ("doc", OrientedCodeExtractor::double_orientation()),
+        ("bocv version 1", OrientedCodeExtractor::new(v1).unwrap()),
+    ] {
+        let (mut mated, mut non_mated) = (Vec::new(), Vec::new());
+        for id in 0..4 {
+            let w = |id, oy, ox| window_of(PatternKind::Crease, id, oy, ox);
+            let a = ex.extract(&w(id, 24, 24)).unwrap();
+            let b = ex.extract(&w(id, 24 + 14, 24 - 14)).unwrap();
+            mated.push(default_distance(&a, &b));
+            for other in 0..4 {
+                if other != id {
+                    non_mated.push(default_distance(
+                        &a,
+                        &ex.extract(&w(other, 24, 24)).unwrap(),
+                    ));
+                }
+            }
+        }
+        let (mm, _, _, mhi) = stats(&mated);
+        let (nm, _, nlo, _) = stats(&non_mated);
+        println!(
+            "{name:>22}: 14-px translation, mated {mm:.3} (max {mhi:.3}); non-mated {nm:.3} (min {nlo:.3})"
+        );
+        if name == "bocv version 1" {
+            assert!(mm > 0.35, "{name}: mated mean {mm}");
+        } else {
+            assert!(
+                mhi < 0.3 && mhi < nlo - 0.1,
+                "{name}: mated max {mhi}, non-mated min {nlo}"
+            );
+        }
+    }
 }
 
 /// Why the vein codes use 16 × 16 cells: the default matcher window is ±2 cells, i.e. ±16 px at
@@ -135,16 +205,7 @@ fn window(identity: u64, oy: usize, ox: usize) -> openpalm::features::RoiImage {
 #[test]
 fn vein_codes_absorb_a_14_px_roi_translation() {
     use openpalm::features::MaxCurvatureVeinParams;
-    use openpalm::matching::{ComparisonOutcome, MatchConfig, Matcher};
-    let distance =
-        |a: &PalmTemplate, b: &PalmTemplate| match Matcher::new(a, &MatchConfig::default())
-            .unwrap()
-            .compare(b)
-            .unwrap()
-        {
-            ComparisonOutcome::Compared(c) => c.distance,
-            o => panic!("{o:?}"),
-        };
+    let distance = default_distance;
     let fine = MaxCurvatureVein::new(MaxCurvatureVeinParams {
         grid_cells: 32,
         ..MaxCurvatureVeinParams::default()

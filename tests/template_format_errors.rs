@@ -457,12 +457,11 @@ fn non_zero_padding_in_a_code_plane_and_in_the_mask() {
 }
 
 /// Vein templates from before the 16 × 16 vein grid (algorithm major 1) are refused as a version
-/// mismatch ("re-enrol"), not compared as if they were the current code; crease codes are still
-/// major 1.
+/// mismatch ("re-enrol"), not compared as if they were the current code.
 #[test]
 fn version_one_vein_templates_ask_for_re_enrolment() {
     use openpalm::features::{
-        ALGORITHM_BOCV, ALGORITHM_VEIN_BOCV, ALGORITHM_VEIN_MAX_CURVATURE, VEIN_ALGORITHM_VERSION,
+        ALGORITHM_VEIN_BOCV, ALGORITHM_VEIN_MAX_CURVATURE, VEIN_ALGORITHM_VERSION,
     };
     assert_eq!(VEIN_ALGORITHM_VERSION.0, 2);
     for id in [ALGORITHM_VEIN_MAX_CURVATURE, ALGORITHM_VEIN_BOCV] {
@@ -489,14 +488,40 @@ fn version_one_vein_templates_ask_for_re_enrolment() {
             .is_ok()
         );
     }
-    assert!(
-        with(|r| {
-            r.alg_id = ALGORITHM_BOCV;
+}
+
+/// Crease templates from before the 16 × 16 crease grid at the coarse Gabor scale (algorithm
+/// major 1: 32 × 32 grid, published scale) are refused as a version mismatch ("re-enrol").
+#[test]
+fn version_one_crease_templates_ask_for_re_enrolment() {
+    use openpalm::features::{
+        ALGORITHM_BOCV, ALGORITHM_COMP_CODE, ALGORITHM_DOC, CREASE_ALGORITHM_VERSION,
+    };
+    assert_eq!(CREASE_ALGORITHM_VERSION.0, 2);
+    for id in [ALGORITHM_COMP_CODE, ALGORITHM_BOCV, ALGORITHM_DOC] {
+        let err = with(|r| {
+            r.alg_id = id;
             r.alg_major = 1;
         })
         .decode()
-        .is_ok()
-    );
+        .unwrap_err();
+        assert_eq!(
+            err,
+            TemplateError::AlgorithmVersionMismatch {
+                algorithm: Algorithm::new(id, 1, 0),
+                supported_major: 2
+            }
+        );
+        assert!(err.is_version_mismatch());
+        assert!(
+            with(|r| {
+                r.alg_id = id;
+                r.alg_major = 2;
+            })
+            .decode()
+            .is_ok()
+        );
+    }
 }
 
 #[test]

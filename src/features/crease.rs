@@ -1,5 +1,6 @@
 //! Orientation codes from a bank of 6 even Gabor filters: CompCode, BOCV and the
-//! double-orientation code, for creases (visible light) and, at a coarser scale, veins (NIR).
+//! double-orientation code, for creases (visible light) and veins (NIR), on a 16 × 16 grid of
+//! 8-px cells.
 
 use crate::error::{ConfigError, ConfigIssue};
 use crate::template::{Algorithm, Geometry, Modality};
@@ -53,7 +54,8 @@ pub struct OrientedCodeParams {
     pub code: OrientedCode,
     /// The modality written into templates.
     pub modality: Modality,
-    /// The algorithm id written into templates (version 1.0).
+    /// The algorithm id written into templates (with this module's version for a built-in id,
+    /// see [`algorithm_version`](super::algorithm_version)).
     pub algorithm_id: u16,
     /// The filter bank.
     pub gabor: GaborParams,
@@ -82,8 +84,8 @@ impl OrientedCodeParams {
             algorithm_id,
             gabor: g,
             roi_side_px: RoiImage::DEFAULT_SIDE,
-            grid_cells: 32,
-            core_radius_px: 6,
+            grid_cells: 16,
+            core_radius_px: 8,
             min_response: 0.5 / 255.0,
             fragile_fraction: 0.0,
         }
@@ -192,7 +194,8 @@ impl OrientedCodeExtractor {
             .expect("built-in parameters are valid")
     }
 
-    /// CompCode on crease ROIs ([`ALGORITHM_COMP_CODE`], 32×32×3 = 512 bytes with mask).
+    /// CompCode on crease ROIs ([`ALGORITHM_COMP_CODE`], 16×16×3 = 128 bytes with mask) at the
+    /// [`GaborParams::CREASE`] scale.
     pub fn comp_code() -> Self {
         Self::builtin(
             OrientedCode::CompCode,
@@ -202,7 +205,8 @@ impl OrientedCodeExtractor {
         )
     }
 
-    /// BOCV on crease ROIs ([`ALGORITHM_BOCV`], 32×32×6 = 896 bytes with mask).
+    /// BOCV on crease ROIs ([`ALGORITHM_BOCV`], 16×16×6 = 224 bytes with mask) at the
+    /// [`GaborParams::CREASE`] scale: the default crease code (see the module docs for why).
     pub fn bocv() -> Self {
         Self::builtin(
             OrientedCode::Bocv,
@@ -212,7 +216,8 @@ impl OrientedCodeExtractor {
         )
     }
 
-    /// Double-orientation code on crease ROIs ([`ALGORITHM_DOC`], 32×32×6).
+    /// Double-orientation code on crease ROIs ([`ALGORITHM_DOC`], 16×16×6 = 224 bytes with
+    /// mask) at the [`GaborParams::CREASE`] scale.
     pub fn double_orientation() -> Self {
         Self::builtin(
             OrientedCode::DoubleOrientation,
@@ -223,22 +228,18 @@ impl OrientedCodeExtractor {
     }
 
     /// BOCV at the vein scale ([`GaborParams::VEIN`]) on NIR ROIs ([`ALGORITHM_VEIN_BOCV`],
-    /// 16×16×6 = 224 bytes with mask). The core radius is raised to 8 px for the wider filter.
-    /// The grid is 16 cells (one sample per 8 px) rather than the crease codes' 32: the
-    /// 25-px-wavelength vein filter varies slowly enough for that sampling, and the matcher's
-    /// ±2-cell window then spans ±16 px of ROI misplacement (full pipeline, 200 identities ×
-    /// 10 synthetic captures: EER 0.33 % at 16 cells, 0.52 % at 32; see
+    /// 16×16×6 = 224 bytes with mask). The grid is 16 cells (one sample per 8 px), as for the
+    /// crease codes: the 25-px-wavelength vein filter varies slowly enough for that sampling,
+    /// and the matcher's ±2-cell window then spans ±16 px of ROI misplacement (full pipeline,
+    /// 200 identities × 10 synthetic captures: EER 0.33 % at 16 cells, 0.52 % at 32; see
     /// [`MaxCurvatureVein`](super::MaxCurvatureVein) for the same trade-off).
     pub fn vein_bocv() -> Self {
-        let mut p = OrientedCodeParams::defaults(
+        Self::builtin(
             OrientedCode::Bocv,
             Modality::Vein,
             ALGORITHM_VEIN_BOCV,
             GaborParams::VEIN,
-        );
-        p.core_radius_px = 8;
-        p.grid_cells = 16;
-        Self::new(p).expect("built-in parameters are valid")
+        )
     }
 
     /// The parameters.
@@ -375,12 +376,12 @@ mod tests {
     use proptest::prelude::*;
 
     /// A dark line (depth 0.5, Gaussian profile σ = 1.5 px ≈ 3 px wide) of direction `phi`
-    /// (clockwise from +x, y down) through pixel (66, 66) — the sample point of cell (16, 16) —
+    /// (clockwise from +x, y down) through pixel (68, 68) — the sample point of cell (8, 8) —
     /// on a flat 0.7 field.
     pub(crate) fn line_roi(phi: f64) -> RoiImage {
         let (s, c) = phi.sin_cos();
         RoiImage::from_fn(128, |r, col| {
-            let (x, y) = (col as f64 - 66.0, r as f64 - 66.0);
+            let (x, y) = (col as f64 - 68.0, r as f64 - 68.0);
             let d = -x * s + y * c;
             (
                 (0.7 - 0.5 * (-d * d / (2.0 * 1.5 * 1.5)).exp()) as f32,
@@ -416,14 +417,14 @@ mod tests {
         for j in 0..6 {
             let phi = j as f64 * std::f64::consts::PI / 6.0;
             let t = ex.extract(&line_roi(phi)).unwrap();
-            // Every cell whose sample point lies within 1 px of the line (and 40 px of its
+            // Every cell whose sample point lies within 2 px of the line (and 40 px of its
             // centre, away from the border) recovers the line's orientation.
             let (sn, cs) = phi.sin_cos();
             let mut checked = 0;
-            for r in 0..32 {
-                for c in 0..32 {
-                    let (x, y) = (4.0 * c as f64 + 2.0 - 66.0, 4.0 * r as f64 + 2.0 - 66.0);
-                    if (-x * sn + y * cs).abs() <= 1.0 && x.hypot(y) <= 40.0 {
+            for r in 0..16 {
+                for c in 0..16 {
+                    let (x, y) = (8.0 * c as f64 + 4.0 - 68.0, 8.0 * r as f64 + 4.0 - 68.0);
+                    if (-x * sn + y * cs).abs() <= 2.0 && x.hypot(y) <= 40.0 {
                         assert!(t.is_valid(r, c));
                         assert_eq!(
                             comp_index(&t, r, c),
@@ -438,7 +439,7 @@ mod tests {
             assert!(checked >= 3, "{checked}");
             // Far from the line the field is flat: no orientation, masked.
             if j == 0 {
-                assert!(!t.is_valid(2, 16) && !t.is_valid(29, 16));
+                assert!(!t.is_valid(1, 8) && !t.is_valid(14, 8));
             }
         }
     }
@@ -450,18 +451,18 @@ mod tests {
         let t = OrientedCodeExtractor::double_orientation()
             .extract(&roi)
             .unwrap();
-        let first: Vec<bool> = (0..3).map(|k| t.bit(k, 16, 16)).collect();
+        let first: Vec<bool> = (0..3).map(|k| t.bit(k, 8, 8)).collect();
         assert_eq!(first, vec![true, true, false]); // 2 → 011
         let second: usize = (0..6)
-            .find(|&i| (0..3).all(|k| thermometer_bit(i, k) == t.bit(3 + k, 16, 16)))
+            .find(|&i| (0..3).all(|k| thermometer_bit(i, k) == t.bit(3 + k, 8, 8)))
             .unwrap();
         assert_eq!(second.abs_diff(2).min(6 - second.abs_diff(2)), 1);
         let t = OrientedCodeExtractor::bocv().extract(&roi).unwrap();
         assert!(
-            t.bit(2, 16, 16),
+            t.bit(2, 8, 8),
             "matched filter responds negatively on the dark line"
         );
-        assert!(!t.bit(5, 16, 16), "orthogonal filter does not");
+        assert!(!t.bit(5, 8, 8), "orthogonal filter does not");
     }
 
     #[test]
@@ -472,21 +473,20 @@ mod tests {
         let mask = ndarray::Array2::from_shape_fn((128, 128), |(_, c)| c >= 64);
         let roi = RoiImage::new(px.clone(), mask).unwrap();
         let t = OrientedCodeExtractor::comp_code().extract(&roi).unwrap();
-        for r in 0..32 {
-            for c in 0..17 {
-                // Sample x = 4c + 2; core radius 6 reaches x + 6 < 64 for c ≤ 13 and
-                // x − 6 < 64 for c ≤ 16.
+        for r in 0..16 {
+            for c in 0..9 {
+                // Sample x = 8c + 4; core radius 8 reaches x − 8 < 64 for c ≤ 8.
                 assert!(!t.is_valid(r, c), "cell ({r}, {c})");
             }
         }
         // The line crosses the valid half: some valid cells there.
         assert!(t.valid_cells() > 0);
-        // Border ring (sample at 2 px < core radius 6) is always invalid.
+        // Border ring (sample at 4 px < core radius 8) is always invalid.
         let t = OrientedCodeExtractor::comp_code()
             .extract(&RoiImage::unmasked(px).unwrap())
             .unwrap();
-        for i in 0..32 {
-            assert!(!t.is_valid(0, i) && !t.is_valid(i, 0) && !t.is_valid(31, i));
+        for i in 0..16 {
+            assert!(!t.is_valid(0, i) && !t.is_valid(i, 0) && !t.is_valid(15, i));
         }
         // All masked: no valid cell, and no panic.
         let all = RoiImage::new(
@@ -539,14 +539,14 @@ mod tests {
             }
         );
         let roi = line_roi(0.0);
-        let mut code = vec![0u64; 47];
-        let mut mask = vec![0u64; 16];
+        let mut code = vec![0u64; 11];
+        let mut mask = vec![0u64; 4];
         assert!(matches!(
             ex.extract_into(&roi, &mut code, &mut mask),
             Err(FeatureError::BufferSize {
                 part: "code",
-                found: 47,
-                expected: 48
+                found: 11,
+                expected: 12
             })
         ));
         let mut p = ex.params().clone();
@@ -569,11 +569,11 @@ mod tests {
         ex.extract_into(&a, &mut code, &mut mask).unwrap();
         assert_eq!(code, ta.code_words());
         assert_eq!(mask, ta.mask_words());
-        assert_eq!(ta.algorithm(), Algorithm::new(ALGORITHM_BOCV, 1, 0));
+        assert_eq!(ta.algorithm(), Algorithm::new(ALGORITHM_BOCV, 2, 0));
         assert_eq!(ta.modality(), Modality::Crease);
     }
 
-    /// A shift of the ROI by one cell (4 px) shifts the code by exactly one cell wherever the
+    /// A shift of the ROI by one cell (8 px) shifts the code by exactly one cell wherever the
     /// filter support lies inside both ROIs: the property the matcher's shift search relies on.
     #[test]
     fn one_cell_roi_shift_is_one_cell_code_shift() {
@@ -585,17 +585,18 @@ mod tests {
             0.0,
         );
         let pa = a.pixels();
-        let b = RoiImage::from_fn(128, |r, c| (pa[[r, (c + 4).min(127)]], true)).unwrap();
+        let b = RoiImage::from_fn(128, |r, c| (pa[[r, (c + 8).min(127)]], true)).unwrap();
         for mut ex in [
             OrientedCodeExtractor::comp_code(),
             OrientedCodeExtractor::bocv(),
             OrientedCodeExtractor::double_orientation(),
         ] {
             let (ta, tb) = (ex.extract(&a).unwrap(), ex.extract(&b).unwrap());
-            // Sample x = 4c + 2 with radius 12: support inside both for 3 ≤ c and c + 1 ≤ 27.
+            // Sample x = 8c + 4 with radius 20: the support lies inside both ROIs (the shifted
+            // one repeats its edge from x = 120 on) for 2 ≤ c ≤ 11 and rows 2 ≤ r ≤ 12.
             let mut compared = 0;
-            for r in 3..29 {
-                for c in 3..27 {
+            for r in 2..13 {
+                for c in 2..12 {
                     assert_eq!(tb.is_valid(r, c), ta.is_valid(r, c + 1));
                     for p in 0..ta.geometry().planes() {
                         assert_eq!(tb.bit(p, r, c), ta.bit(p, r, c + 1), "({r}, {c}) plane {p}");
@@ -603,7 +604,7 @@ mod tests {
                     compared += 1;
                 }
             }
-            assert_eq!(compared, 26 * 24);
+            assert_eq!(compared, 11 * 10);
         }
     }
 

@@ -5,17 +5,17 @@
 //! The ROI detector (`openpalm::roi`) produces a square, normalised, gray patch of the palm centre
 //! plus a validity mask; that is a [`RoiImage`]. A [`FeatureExtractor`] turns it into a
 //! [`PalmTemplate`]: `planes` code bits and one mask bit per cell of a `rows × cols` grid (from a
-//! 128 × 128 px ROI: 32 × 32 cells of 4 × 4 px for the crease codes, 16 × 16 cells of 8 × 8 px
-//! for the vein codes, whose structures are wider and whose NIR ROI placement errors the
-//! matcher's ±2-cell shift window must absorb).
+//! 128 × 128 px ROI: 16 × 16 cells of 8 × 8 px for every built-in code, so that the matcher's
+//! default ±2-cell shift window absorbs ±16 px of ROI misplacement, the error a contactless ROI
+//! detector actually makes).
 //!
 //! # Extractors
 //!
 //! | Type / constructor | Modality | Algorithm id | Geometry | What a cell holds |
 //! |---|---|---|---|---|
-//! | [`OrientedCodeExtractor::comp_code`] | crease | [`ALGORITHM_COMP_CODE`] | 32×32×3 | CompCode: winner-take-all dark-line orientation of 6 Gabors, thermometer-coded |
-//! | [`OrientedCodeExtractor::bocv`] | crease | [`ALGORITHM_BOCV`] | 32×32×6 | BOCV: sign of each of the 6 Gabor responses |
-//! | [`OrientedCodeExtractor::double_orientation`] | crease | [`ALGORITHM_DOC`] | 32×32×6 | DOC: the two darkest-line orientations, each thermometer-coded |
+//! | [`OrientedCodeExtractor::comp_code`] | crease | [`ALGORITHM_COMP_CODE`] | 16×16×3 | CompCode: winner-take-all dark-line orientation of 6 Gabors, thermometer-coded |
+//! | [`OrientedCodeExtractor::bocv`] | crease | [`ALGORITHM_BOCV`] | 16×16×6 | BOCV: sign of each of the 6 Gabor responses |
+//! | [`OrientedCodeExtractor::double_orientation`] | crease | [`ALGORITHM_DOC`] | 16×16×6 | DOC: the two darkest-line orientations, each thermometer-coded |
 //! | [`OrientedCodeExtractor::vein_bocv`] | vein | [`ALGORITHM_VEIN_BOCV`] | 16×16×6 | BOCV at a coarser scale for NIR veins |
 //! | [`MaxCurvatureVein`] | vein | [`ALGORITHM_VEIN_MAX_CURVATURE`] | 16×16×4 | maximum-curvature vein map: fine and coarse occupancy, valley orientation |
 //!
@@ -27,19 +27,47 @@
 //!
 //! # Which default
 //!
-//! The default crease code is to be picked by measured EER on the full synthetic pipeline
-//! (issue 7 item 5, not yet measured). Expectation: **BOCV** — the public tables put it at or
-//! near the top (PolyU, Tongji) with the best accuracy per bit among the simple codes, its
-//! distance is a plain masked fractional Hamming distance with a clean binomial calibration, and
-//! on the procedural line textures of the discrimination test it separates best of the three
-//! (mated 0.21 vs non-mated 0.46, CompCode 0.24 vs 0.46, DOC 0.30 vs 0.47). CompCode stays as
-//! the compact 512-byte tier. For veins, the coarse-scale BOCV is the cheaper and, on those
-//! textures, slightly better-separating code; maximum curvature is the peer-validated baseline.
+//! **BOCV** for creases, by measured EER on the full synthetic pipeline (issue 7 item 5: 200
+//! identities × 10 captures, evaluation split = identities 100..200, all pairs, ROIs from
+//! [`FullHandDetector`](crate::roi::FullHandDetector) on the visible frame; ground-truth ROIs in
+//! brackets):
+//!
+//! | crease code (version 2: 16×16 grid, [`GaborParams::CREASE`]) | EER | FNMR@FMR=1e-3 | FNMR@FMR=1e-4 | mated d | non-mated d | d′ |
+//! |---|---|---|---|---|---|---|
+//! | **BOCV** | **0.201 %** (0.067 %) | 0.201 % | 0.358 % | 0.178 ± 0.047 | 0.408 ± 0.024 | 6.18 |
+//! | CompCode | 0.402 % (0.089 %) | 0.559 % | 1.006 % | 0.203 ± 0.052 | 0.408 ± 0.025 | 5.01 |
+//! | DOC | 0.443 % (0.133 %) | 0.693 % | 1.073 % | 0.253 ± 0.049 | 0.425 ± 0.021 | 4.52 |
+//!
+//! The version-1 codes (32×32 grid of 4-px cells at the published scale
+//! [`GaborParams::CREASE_PUBLISHED`]) reached BOCV 1.051 % (0.267 %), CompCode 1.127 %, DOC
+//! 1.252 % on the same set: they discriminate well on well-placed ROIs but the ±2-cell window
+//! spans only ±8 px, while the detector misplaces the visible ROI by more than that on a few
+//! percent of captures (translation, rotation and scale errors). On 8-px cells the
+//! published 12.6-px wavelength decorrelates under the ±4-px residual between whole-cell
+//! shifts (EER 3.4 %), so the filter moved to a 31-px wavelength (ω = 0.2; 0.25: 0.29 %, 0.3:
+//! 0.43 %); pre-smoothing the ROI, fragile-bit masking, other core radii, a stronger
+//! weak-response mask and a 32-cell grid at the coarse scale (0.72 %) did not do better.
+//! BOCV stays ahead of CompCode and DOC at every scale tried; CompCode stays as the compact
+//! 128-byte tier. The non-mated distances (0.41 ± 0.024, not ≈ 0.5) reflect creases that
+//! correlate across people. For veins, the coarse-scale BOCV is the cheaper code; maximum
+//! curvature is the peer-validated baseline and the default.
+//!
+//! A wider matcher window does not help (±3 or ±4 cells: 0.201 % too). On the development
+//! split (identities 0..100, not used for tuning) BOCV reaches 0.515 % (version 1: 1.165 %):
+//! all 23 mated pairs it rejects at its EER threshold involve one of three captures whose
+//! visible ROI is 33–37 % of its side off, beyond what any shift window recovers (±4 cells:
+//! 0.473 %).
+//!
+//! Reproduce: `cargo run --release --features synth --example accuracy -- --subjects 200
+//! --samples 10 --non-mated all` (184 s on 2 loaded cores), or in seconds per variant from a
+//! cache: `cargo run --release --features synth --example vein_lab -- cache FILE --band
+//! visible`, then `... -- eval FILE [--roi truth] [--split dev] bocv compcode doc` (variants
+//! by `key=value`, see the example's docs).
 //!
 //! # Speed and allocation
 //!
 //! The oriented filter banks are evaluated only at the code grid's sample points (one per cell),
-//! which is exactly equal to a full convolution followed by subsampling but about `stride²` = 16
+//! which is exactly equal to a full convolution followed by subsampling but about `stride²` = 64
 //! times cheaper (a proptest checks the equality). The maximum-curvature path uses separable
 //! derivative-of-Gaussian convolutions. Every extractor owns its scratch buffers, so that
 //! [`FeatureExtractor::extract_into`] allocates nothing in steady state and
@@ -66,12 +94,14 @@ pub use vein::{MaxCurvatureVein, MaxCurvatureVeinParams};
 
 use crate::template::{Algorithm, Geometry, Modality, PalmTemplate, TemplateError};
 
-/// Algorithm id of CompCode (Kong & Zhang 2004), 3 planes. Version 1.0.
+/// Algorithm id of CompCode (Kong & Zhang 2004), 3 planes. Version 2.0 (see
+/// [`CREASE_ALGORITHM_VERSION`]).
 pub const ALGORITHM_COMP_CODE: u16 = 0x0100;
-/// Algorithm id of BOCV (Guo et al. 2009), 6 sign planes. Version 1.0.
+/// Algorithm id of BOCV (Guo et al. 2009), 6 sign planes. Version 2.0 (see
+/// [`CREASE_ALGORITHM_VERSION`]).
 pub const ALGORITHM_BOCV: u16 = 0x0101;
 /// Algorithm id of the double-orientation code (after Fei et al. 2016, Hamming-matched), 6 planes.
-/// Version 1.0.
+/// Version 2.0 (see [`CREASE_ALGORITHM_VERSION`]).
 pub const ALGORITHM_DOC: u16 = 0x0102;
 /// Algorithm id of the maximum-curvature vein code (Miura et al. 2005 vein map, encoded on the
 /// cell grid), 4 planes. Version 2.0 (see [`VEIN_ALGORITHM_VERSION`]).
@@ -81,7 +111,13 @@ pub const ALGORITHM_VEIN_MAX_CURVATURE: u16 = 0x0200;
 pub const ALGORITHM_VEIN_BOCV: u16 = 0x0201;
 
 /// Major and minor version of the crease extractors (CompCode, BOCV, DOC).
-pub const CREASE_ALGORITHM_VERSION: (u16, u16) = (1, 0);
+///
+/// Major 2: the crease codes went from a 32 × 32 grid of 4-px cells at the published Gabor
+/// scale ([`GaborParams::CREASE_PUBLISHED`]) to a 16 × 16 grid of 8-px cells at a 2.5× coarser
+/// scale ([`GaborParams::CREASE`]), so a version-1 crease template describes a different code.
+/// Decoding one with this build gives [`TemplateError::AlgorithmVersionMismatch`]: re-enrol the
+/// subject.
+pub const CREASE_ALGORITHM_VERSION: (u16, u16) = (2, 0);
 
 /// Major and minor version of the vein extractors (maximum curvature, vein BOCV).
 ///
