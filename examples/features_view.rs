@@ -9,7 +9,7 @@
 //! vein texture (row 3) are drawn (`features::pattern`, not real palms). Output:
 //! `features_view.png` unless given.
 //!
-//! Layout (each panel 128 × 128 px; code planes upscaled 4×; masked cells blue-grey):
+//! Layout (each panel 128 × 128 px; code planes upscaled to the panel, one block per cell; masked cells blue-grey):
 //! 1. crease ROI · CompCode planes 0–2 · CompCode orientation (colour per 30° bin)
 //! 2. BOCV planes 0–5
 //! 3. vein ROI · binarised maximum-curvature vein map · G (√-scaled) · vein code planes 0–3

@@ -10,12 +10,14 @@ use crate::template::{Algorithm, Geometry, Modality, PalmTemplate};
 pub const ALG: Algorithm = Algorithm::new(1, 1, 0);
 
 /// The geometries the benchmarks report: `(label, geometry)`, the default first.
-pub fn geometries() -> [(&'static str, Geometry); 4] {
+pub fn geometries() -> [(&'static str, Geometry); 6] {
     let g = |r, c, p| Geometry::new(r, c, p).expect("valid benchmark geometry");
     [
-        ("32x32x3 (default, CompCode-like)", Geometry::DEFAULT),
-        ("16x16x3", g(16, 16, 3)),
-        ("32x32x6 (BOCV-like)", g(32, 32, 6)),
+        ("32x32x3 (format default)", Geometry::DEFAULT),
+        ("16x16x6 (BOCV crease v2, vein BOCV)", g(16, 16, 6)),
+        ("16x16x4 (maximum-curvature vein)", g(16, 16, 4)),
+        ("16x16x3 (CompCode v2)", g(16, 16, 3)),
+        ("32x32x6", g(32, 32, 6)),
         ("64x64x3", g(64, 64, 3)),
     ]
 }
