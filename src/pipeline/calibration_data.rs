@@ -12,26 +12,26 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 ///
 /// | target FMR | crease alone | vein alone | crease + vein fused |
 /// |---|---|---|---|
-/// | 1e-2 | ≥ 3.052 (d ≤ 0.4230), 39829 false matches, FNMR 0.43 % | ≥ 3.016 (d ≤ 0.3601), 37897 false matches, FNMR 0.15 % | ≥ 2.287, 39600 false matches, FNMR 0.03 % |
-/// | 1e-3 | ≥ 4.083 (d ≤ 0.4106), 3960 false matches, FNMR 0.43 % | ≥ 3.991 (d ≤ 0.3368), 3942 false matches, FNMR 0.18 % | ≥ 2.991, 3960 false matches, FNMR 0.03 % |
-/// | 1e-4 | ≥ 4.963 (d ≤ 0.4000), 396 false matches, FNMR 0.43 % | ≥ 4.838 (d ≤ 0.3166), 387 false matches, FNMR 0.23 % | ≥ 3.617, 396 false matches, FNMR 0.03 % |
-/// | 1e-5 | ≥ 5.727 (d ≤ 0.3909), 39 false matches, FNMR 0.43 % | ≥ 5.669 (d ≤ 0.2967), 39 false matches, FNMR 0.40 % | ≥ 4.234, 38 false matches, FNMR 0.03 % |
-/// | 1e-6 | ≥ 6.625 (d ≤ 0.3801), 3 false matches, FNMR 0.43 % | ≥ 6.236 (d ≤ 0.2832), 2 false matches, FNMR 0.70 % | ≥ 4.676, 3 false matches, FNMR 0.10 % |
+/// | 1e-2 | ≥ 2.874 (d ≤ 0.3402), 39373 false matches, FNMR 0.20 % | ≥ 3.016 (d ≤ 0.3601), 38252 false matches, FNMR 0.08 % | ≥ 2.261, 39900 false matches, FNMR 0.00 % |
+/// | 1e-3 | ≥ 3.712 (d ≤ 0.3194), 3872 false matches, FNMR 0.23 % | ≥ 3.991 (d ≤ 0.3368), 3981 false matches, FNMR 0.15 % | ≥ 2.924, 3990 false matches, FNMR 0.00 % |
+/// | 1e-4 | ≥ 4.402 (d ≤ 0.3022), 389 false matches, FNMR 0.23 % | ≥ 4.838 (d ≤ 0.3166), 389 false matches, FNMR 0.23 % | ≥ 3.524, 398 false matches, FNMR 0.00 % |
+/// | 1e-5 | ≥ 4.984 (d ≤ 0.2877), 39 false matches, FNMR 0.30 % | ≥ 5.669 (d ≤ 0.2967), 39 false matches, FNMR 0.40 % | ≥ 4.166, 39 false matches, FNMR 0.00 % |
+/// | 1e-6 | ≥ 5.382 (d ≤ 0.2778), 3 false matches, FNMR 0.33 % | ≥ 6.236 (d ≤ 0.2832), 2 false matches, FNMR 0.73 % | ≥ 4.716, 3 false matches, FNMR 0.05 % |
 ///
-/// Counts (mated / non-mated) and EER: crease 3987 / 3983013, EER 0.426 %; vein 3973 / 3969027, EER 0.176 %; fused 3964 / 3960036, EER 0.025 %.
+/// Counts (mated / non-mated) and EER: crease 3999 / 3995001, EER 0.225 %; vein 3995 / 3991005, EER 0.148 %; fused 3994 / 3990006, EER 0.000 %.
 ///
 /// Capture pairs (single distances, for the enrolment consistency check), maximum
 /// distance per target FMR:
 ///
 /// | target FMR | crease | vein |
 /// |---|---|---|
-/// | 1e-2 | ≤ 0.4284, FNMR 1.33 % | ≤ 0.3698, FNMR 0.25 % |
-/// | 1e-3 | ≤ 0.4156, FNMR 1.58 % | ≤ 0.3457, FNMR 0.34 % |
-/// | 1e-4 | ≤ 0.4048, FNMR 1.76 % | ≤ 0.3244, FNMR 0.54 % |
-/// | 1e-5 | ≤ 0.3957, FNMR 1.96 % | ≤ 0.3049, FNMR 1.38 % |
-/// | 1e-6 | ≤ 0.3845, FNMR 2.38 % | ≤ 0.2899, FNMR 2.67 % |
+/// | 1e-2 | ≤ 0.3491, FNMR 0.52 % | ≤ 0.3698, FNMR 0.27 % |
+/// | 1e-3 | ≤ 0.3269, FNMR 0.55 % | ≤ 0.3457, FNMR 0.40 % |
+/// | 1e-4 | ≤ 0.3089, FNMR 0.68 % | ≤ 0.3244, FNMR 0.74 % |
+/// | 1e-5 | ≤ 0.2938, FNMR 0.93 % | ≤ 0.3056, FNMR 1.57 % |
+/// | 1e-6 | ≤ 0.2815, FNMR 1.20 % | ≤ 0.2899, FNMR 2.92 % |
 ///
-/// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v1.0; vein algorithm 512 v2.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 13 / 4000, vein 27 / 4000 captures (missing from that modality only).
+/// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v2.0; vein algorithm 512 v2.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 1 / 4000, vein 5 / 4000 captures (missing from that modality only).
 ///
 /// Generator: openpalm 0.1.0 (synth generator of this crate version; frozen by testdata/synth golden files).
 ///
@@ -44,213 +44,213 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 /// Synthetic figures only: re-measure on the target sensor's captures before quoting an FMR.
 pub static CALIBRATION: CalibrationTable = CalibrationTable {
     crease: ScoreCalibration {
-        mated: 3987,
-        non_mated: 3983013,
-        eer: 0.004263857536995234,
+        mated: 3999,
+        non_mated: 3995001,
+        eer: 0.002250562640660165,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 3.052102700309871,
-                false_matches: 39829,
-                fmr: 0.009999716295176542,
-                fnmr: 0.004263857536995234,
+                threshold: 2.8740286590147566,
+                false_matches: 39373,
+                fmr: 0.009855566994851817,
+                fnmr: 0.002000500125031258,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 4.082677791021056,
-                false_matches: 3960,
-                fmr: 0.0009942222131838385,
-                fnmr: 0.004263857536995234,
+                threshold: 3.7123984961803305,
+                false_matches: 3872,
+                fmr: 0.0009692112717869157,
+                fnmr: 0.002250562640660165,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 4.962819329024315,
-                false_matches: 396,
-                fmr: 9.942222131838385e-5,
-                fnmr: 0.004263857536995234,
+                threshold: 4.401694690851318,
+                false_matches: 389,
+                fmr: 9.737169026991482e-5,
+                fnmr: 0.002250562640660165,
             },
             Measured {
                 target_fmr: 1e-5,
-                threshold: 5.727248677248678,
+                threshold: 4.983999490023588,
                 false_matches: 39,
-                fmr: 9.791582402568106e-6,
-                fnmr: 0.004263857536995234,
+                fmr: 9.76220030983722e-6,
+                fnmr: 0.003000750187546887,
             },
             Measured {
                 target_fmr: 1e-6,
-                threshold: 6.624829931972789,
+                threshold: 5.382418563141455,
                 false_matches: 3,
-                fmr: 7.531986463513928e-7,
-                fnmr: 0.004263857536995234,
+                fmr: 7.509384853720938e-7,
+                fnmr: 0.003250812703175794,
             },
         ],
     },
     vein: ScoreCalibration {
-        mated: 3973,
-        non_mated: 3969027,
-        eer: 0.0017618927762396174,
+        mated: 3995,
+        non_mated: 3991005,
+        eer: 0.001477924834823661,
         points: [
             Measured {
                 target_fmr: 0.01,
                 threshold: 3.0159394301653704,
-                false_matches: 37897,
-                fmr: 0.009548183975568824,
-                fnmr: 0.0015101938082053865,
+                false_matches: 38252,
+                fmr: 0.009584553264152763,
+                fnmr: 0.000750938673341677,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 3.991399349139932,
-                false_matches: 3942,
-                fmr: 0.0009931905225134523,
-                fnmr: 0.0017618927762396174,
+                threshold: 3.9913993491399324,
+                false_matches: 3981,
+                fmr: 0.0009974931126370426,
+                fnmr: 0.001501877346683354,
             },
             Measured {
                 target_fmr: 0.0001,
                 threshold: 4.838157015176646,
-                false_matches: 387,
-                fmr: 9.75050056348823e-5,
-                fnmr: 0.0022652907123080794,
+                false_matches: 389,
+                fmr: 9.746918382713126e-5,
+                fnmr: 0.0022528160200250315,
             },
             Measured {
                 target_fmr: 1e-5,
                 threshold: 5.669318129569175,
                 false_matches: 39,
-                fmr: 9.826085839174185e-6,
-                fnmr: 0.004027183488547697,
+                fmr: 9.771974728169972e-6,
+                fnmr: 0.004005006257822278,
             },
             Measured {
                 target_fmr: 1e-6,
                 threshold: 6.235846639911193,
                 false_matches: 2,
-                fmr: 5.039018379063685e-7,
-                fnmr: 0.00704757110495847,
+                fmr: 5.011269091369217e-7,
+                fnmr: 0.007259073842302879,
             },
         ],
     },
     fused: ScoreCalibration {
-        mated: 3964,
-        non_mated: 3960036,
-        eer: 0.0002522704339051463,
+        mated: 3994,
+        non_mated: 3990006,
+        eer: 3.759392843018281e-6,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.287279837220683,
-                false_matches: 39600,
-                fmr: 0.00999990909173553,
-                fnmr: 0.0002522704339051463,
+                threshold: 2.2612745048753635,
+                false_matches: 39900,
+                fmr: 0.009999984962428628,
+                fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 2.9906448511503534,
-                false_matches: 3960,
-                fmr: 0.000999990909173553,
-                fnmr: 0.0002522704339051463,
+                threshold: 2.9240931874221365,
+                false_matches: 3990,
+                fmr: 0.0009999984962428628,
+                fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 3.6171250544966163,
-                false_matches: 396,
-                fmr: 9.99990909173553e-5,
-                fnmr: 0.0002522704339051463,
+                threshold: 3.523648348872369,
+                false_matches: 398,
+                fmr: 9.974922343475172e-5,
+                fnmr: 0.0,
             },
             Measured {
                 target_fmr: 1e-5,
-                threshold: 4.23380519693597,
-                false_matches: 38,
-                fmr: 9.595872360756317e-6,
-                fnmr: 0.0002522704339051463,
+                threshold: 4.165895810526116,
+                false_matches: 39,
+                fmr: 9.774421391847531e-6,
+                fnmr: 0.0,
             },
             Measured {
                 target_fmr: 1e-6,
-                threshold: 4.675948683354207,
+                threshold: 4.7161051712018365,
                 false_matches: 3,
-                fmr: 7.575688705860249e-7,
-                fnmr: 0.0010090817356205853,
+                fmr: 7.518785686036563e-7,
+                fnmr: 0.000500751126690035,
             },
         ],
     },
     capture_pairs: CapturePairCalibration {
         crease: ScoreCalibration {
-            mated: 5961,
-            non_mated: 7940130,
-            eer: 0.013085052843482638,
+            mated: 5997,
+            non_mated: 7988004,
+            eer: 0.005169251292312823,
             points: [
                 Measured {
                     target_fmr: 0.01,
-                    threshold: 0.4284101174345077,
-                    false_matches: 79400,
-                    fmr: 0.009999836274720944,
-                    fnmr: 0.013252809931219594,
+                    threshold: 0.3490740740740741,
+                    false_matches: 79246,
+                    fmr: 0.009920625978654993,
+                    fnmr: 0.005169251292312823,
                 },
                 Measured {
                     target_fmr: 0.001,
-                    threshold: 0.4156350298028427,
-                    false_matches: 7919,
-                    fmr: 0.0009973388345027097,
-                    fnmr: 0.01576916624727395,
+                    threshold: 0.3268876611418048,
+                    false_matches: 7695,
+                    fmr: 0.0009633194975866311,
+                    fnmr: 0.005502751375687844,
                 },
                 Measured {
                     target_fmr: 0.0001,
-                    threshold: 0.40476190476190477,
-                    false_matches: 794,
-                    fmr: 9.999836274720943e-5,
-                    fnmr: 0.017614494212380472,
+                    threshold: 0.30885780885780884,
+                    false_matches: 791,
+                    fmr: 9.902348571683239e-5,
+                    fnmr: 0.006836751709187927,
                 },
                 Measured {
                     target_fmr: 1e-5,
-                    threshold: 0.3957231040564374,
-                    false_matches: 79,
-                    fmr: 9.949459265780283e-6,
-                    fnmr: 0.019627579265223957,
+                    threshold: 0.2938034188034188,
+                    false_matches: 78,
+                    fmr: 9.76464208080016e-6,
+                    fnmr: 0.009338002334500583,
                 },
                 Measured {
                     target_fmr: 1e-6,
-                    threshold: 0.38453299057412166,
-                    false_matches: 7,
-                    fmr: 8.81597656461544e-7,
-                    fnmr: 0.02382150645864788,
+                    threshold: 0.2814625850340136,
+                    false_matches: 5,
+                    fmr: 6.259385949230871e-7,
+                    fnmr: 0.01200600300150075,
                 },
             ],
         },
         vein: ScoreCalibration {
-            mated: 5926,
-            non_mated: 7884452,
-            eer: 0.0026999662504218697,
+            mated: 5986,
+            non_mated: 7972029,
+            eer: 0.003007016371533578,
             points: [
                 Measured {
                     target_fmr: 0.01,
                     threshold: 0.3697916666666667,
-                    false_matches: 77767,
-                    fmr: 0.009863336094886493,
-                    fnmr: 0.002531218359770503,
+                    false_matches: 78484,
+                    fmr: 0.009844921537540819,
+                    fnmr: 0.0026729034413631807,
                 },
                 Measured {
                     target_fmr: 0.001,
                     threshold: 0.34566326530612246,
-                    false_matches: 7688,
-                    fmr: 0.0009750836202693605,
-                    fnmr: 0.0033749578130273373,
+                    false_matches: 7742,
+                    fmr: 0.0009711454888084326,
+                    fnmr: 0.004009355162044771,
                 },
                 Measured {
                     target_fmr: 0.0001,
                     threshold: 0.3244047619047619,
-                    false_matches: 778,
-                    fmr: 9.867521547470896e-5,
-                    fnmr: 0.005399932500843739,
+                    false_matches: 785,
+                    fmr: 9.84692855482588e-5,
+                    fnmr: 0.007350484463748747,
                 },
                 Measured {
                     target_fmr: 1e-5,
-                    threshold: 0.30494505494505497,
-                    false_matches: 75,
-                    fmr: 9.512392237279142e-6,
-                    fnmr: 0.013837327033412082,
+                    threshold: 0.3055555555555556,
+                    false_matches: 79,
+                    fmr: 9.909647844984006e-6,
+                    fnmr: 0.015703307718008687,
                 },
                 Measured {
                     target_fmr: 1e-6,
                     threshold: 0.2899305555555556,
                     false_matches: 7,
-                    fmr: 8.878232754793865e-7,
-                    fnmr: 0.026662166722915964,
+                    fmr: 8.780700622137726e-7,
+                    fnmr: 0.02923488138990979,
                 },
             ],
         },

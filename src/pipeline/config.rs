@@ -135,16 +135,17 @@ impl Default for EnrolmentConfig {
 /// non-mated and 180 mated capture pairs (shift window ±2 cells); fused scores from 870
 /// non-mated and 30 mated probe-vs-enrolment comparisons (3 references each).
 pub(crate) mod measured {
-    /// Crease non-mated distances: mean 0.4596, std 0.0120 (mated mean 0.2292, std 0.0519).
-    pub(crate) const CREASE_MEAN: f64 = 0.4596;
-    pub(crate) const CREASE_STD: f64 = 0.0120;
+    /// Crease non-mated distances (crease codes v2, 16 × 16 grid): mean 0.4118, std 0.0249
+    /// (mated mean 0.1753, std 0.0438).
+    pub(crate) const CREASE_MEAN: f64 = 0.4118;
+    pub(crate) const CREASE_STD: f64 = 0.0249;
     /// Vein non-mated distances (16 × 16 vein grid): mean 0.4322, std 0.0239 (mated mean
     /// 0.2133, std 0.0372).
     pub(crate) const VEIN_MEAN: f64 = 0.4322;
     pub(crate) const VEIN_STD: f64 = 0.0239;
-    /// w ∝ d′: crease d′ = 6.115, vein d′ = 7.009.
-    pub(crate) const CREASE_WEIGHT: f64 = 0.4659;
-    pub(crate) const VEIN_WEIGHT: f64 = 0.5341;
+    /// w ∝ d′: crease d′ = 6.645, vein d′ = 7.009.
+    pub(crate) const CREASE_WEIGHT: f64 = 0.4867;
+    pub(crate) const VEIN_WEIGHT: f64 = 0.5133;
 }
 
 /// Impostor-centred z-normalisation parameters and weight of one modality (ALGORITHMS.md §5.1):
