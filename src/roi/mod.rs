@@ -1023,6 +1023,17 @@ fn fingers_at(
                 Some(d)
             })
             .collect();
+        // At full resolution: the midline of each finger's proximal part, from its two edges.
+        let axes: Vec<Option<(f32, f32)>> = axes
+            .iter()
+            .zip(tracks.iter().zip(&group))
+            .map(|(a, (t, g))| {
+                let a = (*a)?;
+                let p0 = small.to_frame(t[0].0, t[0].1);
+                let chord = g.len as f32 * arc * f;
+                finger_midline(&value, hand.threshold, p0, a, r * f, chord).or(Some(a))
+            })
+            .collect();
         for j in 0..3 {
             if let (Some(a), Some(b)) = (axes[j], axes[j + 1]) {
                 let sum = (a.0 + b.0, a.1 + b.1);
@@ -1334,6 +1345,86 @@ fn fingers_at(
     })
 }
 
+/// The direction of a finger's midline at full resolution: cross-sections perpendicular to the
+/// coarse axis `a` (unit, pointing towards the fingertip) at 0 … 0.8 palm radii (`radius_px`,
+/// frame px) beyond `p0` (the finger's crossing of the finger circle, frame px), each edge the
+/// sub-pixel threshold crossing when walking out from the midline; the least-squares direction
+/// of the sections' midpoints. A finger's proximal phalanx is straight, and its two edges are
+/// symmetric about the bone's axis, so the midpoints line up on that axis whatever the finger's
+/// taper; the mask's chord midpoints (a few small px, quantised) only give it to a few degrees,
+/// and at a flat gap floor the valley (the gap's deepest point along the bisector of the two
+/// finger axes) slides along the floor with that angle. A section wider than 1.3 × `chord`
+/// (the finger's crossing of the finger circle, frame px, itself at least the finger's width)
+/// ran on into a neighbouring finger pressed against this one, and is dropped. `None` with
+/// fewer than 3 sections.
+fn finger_midline(
+    value: &dyn Fn(Point2<f32>) -> Option<f32>,
+    thr: f32,
+    p0: (f32, f32),
+    a: (f32, f32),
+    radius_px: f32,
+    chord: f32,
+) -> Option<(f32, f32)> {
+    const SECTIONS: usize = 6;
+    let a = Vector2::new(a.0, a.1);
+    let perp = Vector2::new(-a.y, a.x);
+    let max_half = 0.6 * radius_px;
+    let step = 0.5f32;
+    let mut mids: Vec<Point2<f32>> = Vec::with_capacity(SECTIONS);
+    let mut centre = Point2::new(p0.0, p0.1);
+    for i in 0..SECTIONS {
+        let s = 0.8 * radius_px * i as f32 / (SECTIONS - 1) as f32;
+        let c = centre + a * s;
+        match value(c) {
+            Some(v) if v >= thr => {}
+            _ => continue,
+        }
+        // Distance from `c` to the edge on side `sign`, sub-pixel.
+        let edge = |sign: f32| -> Option<f32> {
+            let mut prev = value(c)?;
+            let mut t = step;
+            while t <= max_half {
+                let v = value(c + perp * (sign * t))?;
+                if v < thr {
+                    let frac = ((prev - thr) / (prev - v)).clamp(0.0, 1.0);
+                    return Some(t - step + frac * step);
+                }
+                prev = v;
+                t += step;
+            }
+            None
+        };
+        let (Some(l), Some(r)) = (edge(-1.0), edge(1.0)) else {
+            continue;
+        };
+        if l + r > 1.3 * chord {
+            continue;
+        }
+        let m = c + perp * ((r - l) / 2.0);
+        mids.push(m);
+        // Follow the finger: the next section is centred on this midpoint's line.
+        centre = m - a * s;
+    }
+    if mids.len() < 3 {
+        return None;
+    }
+    let n = mids.len() as f32;
+    let mean = mids.iter().fold(Vector2::zeros(), |acc, p| acc + p.coords) / n;
+    let (mut sxx, mut sxy, mut syy) = (0.0f32, 0.0f32, 0.0f32);
+    for p in &mids {
+        let d = p.coords - mean;
+        sxx += d.x * d.x;
+        sxy += d.x * d.y;
+        syy += d.y * d.y;
+    }
+    let ang = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    let mut d = (ang.cos(), ang.sin());
+    if d.0 * a.x + d.1 * a.y < 0.0 {
+        d = (-d.0, -d.1);
+    }
+    Some(d)
+}
+
 /// Splits circle runs that are two fingers pressed together: a run about twice as wide as the
 /// typical finger crossing on this circle, with a dark seam (a dip between two hand-bright sides
 /// of the full-resolution profile along the circle) near its middle, becomes two runs with no
@@ -1555,9 +1646,14 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
             None => v0,
         };
         out[j] = if found.pressed[j] || (seams && narrow) {
-            follow_seam(&value, thr, refined, b, f, found.radius * f)
+            let q = follow_seam(&value, thr, refined, b, f, found.radius * f);
+            if q == refined {
+                refined + b * edge_offset(&value, refined, b).unwrap_or(0.0)
+            } else {
+                q
+            }
         } else {
-            refined
+            refined + b * edge_offset(&value, refined, b).unwrap_or(0.0)
         };
     }
     let (cx, cy) = small.to_frame(found.center.0, found.center.1);
@@ -1568,6 +1664,49 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
         palm_center: Point2::new(cx, cy),
         palm_radius_px: found.radius * f,
     }
+}
+
+/// Half-length (frame px) of the profile [`edge_offset`] searches along the bisector.
+const EDGE_SEARCH: f32 = 5.0;
+
+/// Where the hand's edge crosses the line through `p` along `b` (pointing out of the hand,
+/// into the gap), as an offset along `b` in frame px: the steepest descent of the profile (a
+/// blurred step's edge is where its slope peaks, whatever the blur and wherever the global
+/// threshold lies between the local hand and background levels), sub-pixel by a parabola.
+/// `None` when the steepest slope lies at the end of the searched span or is flat.
+fn edge_offset(
+    value: &dyn Fn(Point2<f32>) -> Option<f32>,
+    p: Point2<f32>,
+    b: Vector2<f32>,
+) -> Option<f32> {
+    let perp = Vector2::new(-b.y, b.x);
+    let step = 0.5f32;
+    let n = (EDGE_SEARCH / step).round() as i32 + 1; // samples each side, one beyond the span
+    let mut prof = Vec::with_capacity((2 * n + 1) as usize);
+    for k in -n..=n {
+        let q = p + b * (k as f32 * step);
+        let mut s = 0.0;
+        for o in [-1.0f32, 0.0, 1.0] {
+            s += value(q + perp * o)?;
+        }
+        prof.push(s / 3.0);
+    }
+    // Slope at sample k (1 px baseline), for k = 1 … len − 2.
+    let slope = |k: usize| prof[k + 1] - prof[k - 1];
+    let (kmin, smin) = (1..prof.len() - 1)
+        .map(|k| (k, slope(k)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))?;
+    if smin >= -1.0 || kmin <= 1 || kmin + 2 >= prof.len() {
+        return None;
+    }
+    let (sl, sr) = (slope(kmin - 1), slope(kmin + 1));
+    let den = sl - 2.0 * smin + sr;
+    let delta = if den > 1e-3 {
+        (0.5 * (sl - sr) / den).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    };
+    Some((kmin as f32 - n as f32 + delta) * step)
 }
 
 /// Fingers pressed together leave no background between them near their bases, only a dark
@@ -1600,8 +1739,12 @@ fn follow_seam(
     let perp = Vector2::new(-b.y, b.x);
     let hw = (2.0 * f + 4.0).round() as i32; // profile half-width, px
     // A seam runs straight along the gap's bisector: it may drift 1 px sideways per step, and
-    // at most 0.3 px per px of length from the valley's line in total.
-    let track = 1;
+    // at most 0.3 px per px of length from the valley's line in total. The first step looks
+    // for it anywhere within half the profile: the gap's floor at `p` is a few px wide where
+    // converging fingers leave a narrow V, and the seam goes on from the floor's darkest point,
+    // not necessarily from the one that `p` found.
+    let mut track = (hw / 2).max(1);
+    let mut line = p;
     let max_len = 0.4 * radius_px;
     let min_len = 2.0 * f + 6.0;
     let mut cur = p;
@@ -1629,7 +1772,11 @@ fn follow_seam(
         let side = lmax.min(rmax);
         let seam = side > thr && side - vmin >= SEAM_DIP * (side - thr);
         cur = q + perp * (imin as f32 - hw as f32);
-        if (cur - p).dot(&perp).abs() > 0.3 * s + 2.0 {
+        if track > 1 {
+            track = 1;
+            line = cur;
+        }
+        if (cur - line).dot(&perp).abs() > 0.3 * s + 2.0 {
             break;
         }
         if seam {
