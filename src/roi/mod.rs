@@ -829,7 +829,7 @@ fn fingers_at(
             let (px, py) = small.to_frame(c.0 + rho * bis.0, c.1 + rho * bis.1);
             let p = Point2::new(px, py);
             let b = Vector2::new(bis.0, bis.1);
-            let q = follow_seam(&value, hand.threshold, p, b, f, r * f);
+            let q = follow_seam(&value, hand.threshold, p, b, f, r * f, false);
             if q == p {
                 return None;
             }
@@ -1645,8 +1645,11 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
             }
             None => v0,
         };
-        out[j] = if found.pressed[j] || (seams && narrow) {
-            let q = follow_seam(&value, thr, refined, b, f, found.radius * f);
+        // Under visible light a narrow gap is followed only as a slit: background seen through it
+        // all along (below the threshold), which no palm crease is.
+        out[j] = if found.pressed[j] || narrow {
+            let slit = !found.pressed[j] && !seams;
+            let q = follow_seam(&value, thr, refined, b, f, found.radius * f, slit);
             if q == refined {
                 refined + b * edge_offset(&value, refined, b).unwrap_or(0.0)
             } else {
@@ -1668,12 +1671,17 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
 
 /// Half-length (frame px) of the profile [`edge_offset`] searches along the bisector.
 const EDGE_SEARCH: f32 = 5.0;
+/// How many times [`edge_offset`] moves its span on when the steepest slope lies at its end.
+const EDGE_MOVES: usize = 2;
 
 /// Where the hand's edge crosses the line through `p` along `b` (pointing out of the hand,
 /// into the gap), as an offset along `b` in frame px: the steepest descent of the profile (a
 /// blurred step's edge is where its slope peaks, whatever the blur and wherever the global
 /// threshold lies between the local hand and background levels), sub-pixel by a parabola.
-/// `None` when the steepest slope lies at the end of the searched span or is flat.
+/// The profile spans ±[`EDGE_SEARCH`]; where its steepest slope lies at an end, the span moves
+/// on that way (at most [`EDGE_MOVES`] times: a web shaded darker than the global threshold
+/// puts the threshold crossing well inside the hand). `None` when the slope is flat or the
+/// edge was not bracketed.
 fn edge_offset(
     value: &dyn Fn(Point2<f32>) -> Option<f32>,
     p: Point2<f32>,
@@ -1682,45 +1690,58 @@ fn edge_offset(
     let perp = Vector2::new(-b.y, b.x);
     let step = 0.5f32;
     let n = (EDGE_SEARCH / step).round() as i32 + 1; // samples each side, one beyond the span
-    let mut prof = Vec::with_capacity((2 * n + 1) as usize);
-    for k in -n..=n {
-        let q = p + b * (k as f32 * step);
-        let mut s = 0.0;
-        for o in [-1.0f32, 0.0, 1.0] {
-            s += value(q + perp * o)?;
+    let mut base = 0.0f32;
+    let mut moved: Option<bool> = None; // direction of the last move (true: along +b)
+    for _ in 0..=EDGE_MOVES {
+        let mut prof = Vec::with_capacity((2 * n + 1) as usize);
+        for k in -n..=n {
+            let q = p + b * (base + k as f32 * step);
+            let mut s = 0.0;
+            for o in [-1.0f32, 0.0, 1.0] {
+                s += value(q + perp * o)?;
+            }
+            prof.push(s / 3.0);
         }
-        prof.push(s / 3.0);
+        // Slope at sample k (1 px baseline), for k = 1 … len − 2.
+        let slope = |k: usize| prof[k + 1] - prof[k - 1];
+        let (kmin, smin) = (1..prof.len() - 1)
+            .map(|k| (k, slope(k)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        if smin >= -1.0 {
+            return None;
+        }
+        let at_start = kmin <= 1;
+        let at_end = kmin + 2 >= prof.len();
+        if at_start || at_end {
+            // Move on towards the steeper end, never back.
+            if moved == Some(!at_end) {
+                return None;
+            }
+            moved = Some(at_end);
+            base += if at_end { EDGE_SEARCH } else { -EDGE_SEARCH };
+            continue;
+        }
+        let (sl, sr) = (slope(kmin - 1), slope(kmin + 1));
+        let den = sl - 2.0 * smin + sr;
+        let delta = if den > 1e-3 {
+            (0.5 * (sl - sr) / den).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        };
+        return Some(base + (kmin as f32 - n as f32 + delta) * step);
     }
-    // Slope at sample k (1 px baseline), for k = 1 … len − 2.
-    let slope = |k: usize| prof[k + 1] - prof[k - 1];
-    let (kmin, smin) = (1..prof.len() - 1)
-        .map(|k| (k, slope(k)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))?;
-    if smin >= -1.0 || kmin <= 1 || kmin + 2 >= prof.len() {
-        return None;
-    }
-    let (sl, sr) = (slope(kmin - 1), slope(kmin + 1));
-    let den = sl - 2.0 * smin + sr;
-    let delta = if den > 1e-3 {
-        (0.5 * (sl - sr) / den).clamp(-0.5, 0.5)
-    } else {
-        0.0
-    };
-    Some((kmin as f32 - n as f32 + delta) * step)
+    None
 }
 
-/// Fingers pressed together leave no background between them near their bases, only a dark
-/// seam (their rounded edges meet there, and each edge is darker than the finger's middle). From
-/// the valley `p` found on the mask, follow that seam towards the palm (along `−b`) while the
-/// profile across it keeps a clear dip between two hand-bright sides; the valley is where the
-/// seam ends. A seam must persist well beyond an edge's blur (`min_len`), otherwise `p` stays.
 /// Whether a valley whose mask shows an open but narrow gap (a V between converging fingers)
 /// is followed along a seam beyond the gap: in near-infrared frames only. Under visible light
 /// the palm's flexion creases are as dark as such a seam and run the same way from the finger
 /// bases (on a real phone photo the follower walked down the creases from an open gap), while
-/// NIR light passes the skin's surface and leaves the creases faint. Fingers pressed together
-/// (no gap in the mask at all, split on the finger circle where a seam divides a double-width
-/// crossing) are followed under any light: without the seam there is no valley.
+/// NIR light passes the skin's surface and leaves the creases faint; there a narrow gap is
+/// followed only as a slit, background seen all along it (below the segmentation threshold,
+/// which skin, creased or not, is above). Fingers pressed together (no gap in the mask at all,
+/// split on the finger circle where a seam divides a double-width crossing) are followed under
+/// any light: without the seam there is no valley.
 fn follows_seams(frame: &Frame) -> bool {
     frame.spectrum().is_near_infrared()
 }
@@ -1728,6 +1749,13 @@ fn follows_seams(frame: &Frame) -> bool {
 /// Minimum seam dip, as a fraction of the hand-side level above the threshold.
 const SEAM_DIP: f32 = 0.35;
 
+/// Fingers pressed together leave no background between them near their bases, only a dark
+/// seam (their rounded edges meet there, and each edge is darker than the finger's middle). From
+/// the valley `p` found on the mask, follow that seam towards the palm (along `−b`) while the
+/// profile across it keeps a clear dip between two hand-bright sides; the valley is where the
+/// seam ends. A seam must persist well beyond an edge's blur (`min_len`), otherwise `p` stays.
+/// With `slit`, only a dip below the threshold `thr` counts: a slit between fingers that nearly
+/// touch, background seen through it.
 fn follow_seam(
     value: &dyn Fn(Point2<f32>) -> Option<f32>,
     thr: f32,
@@ -1735,6 +1763,7 @@ fn follow_seam(
     b: Vector2<f32>,
     f: f32,
     radius_px: f32,
+    slit: bool,
 ) -> Point2<f32> {
     let perp = Vector2::new(-b.y, b.x);
     let hw = (2.0 * f + 4.0).round() as i32; // profile half-width, px
@@ -1770,7 +1799,7 @@ fn follow_seam(
         let lmax = prof[..imin].iter().copied().fold(f32::MIN, f32::max);
         let rmax = prof[imin + 1..].iter().copied().fold(f32::MIN, f32::max);
         let side = lmax.min(rmax);
-        let seam = side > thr && side - vmin >= SEAM_DIP * (side - thr);
+        let seam = side > thr && side - vmin >= SEAM_DIP * (side - thr) && (!slit || vmin < thr);
         cur = q + perp * (imin as f32 - hw as f32);
         if track > 1 {
             track = 1;
@@ -2005,7 +2034,7 @@ mod tests {
             Some(120.0 + 80.0 * (e / 10.0).min(1.0))
         };
         let b = Vector2::new(0.0, -1.0); // towards the fingertips (the gap)
-        let q = follow_seam(&fingers, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0);
+        let q = follow_seam(&fingers, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0, false);
         assert!((q.y - 40.0).abs() <= 2.0 && q.x.abs() <= 1.0, "{q:?}");
         let palm = |p: Point2<f32>| {
             Some(if p.y < 0.0 && p.x.abs() < 3.0 {
@@ -2014,7 +2043,7 @@ mod tests {
                 200.0
             })
         };
-        let q = follow_seam(&palm, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0);
+        let q = follow_seam(&palm, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0, false);
         assert_eq!(q, Point2::new(0.0, 0.0));
     }
 
