@@ -2047,6 +2047,90 @@ mod tests {
         assert_eq!(q, Point2::new(0.0, 0.0));
     }
 
+    /// A slit (background seen between fingers that nearly touch, below the threshold) is
+    /// followed to its end in slit mode; a seam that stays above the threshold (as dark as a
+    /// palm crease) is not.
+    #[test]
+    fn slit_follower_needs_background_all_along() {
+        let thr = 100.0;
+        let hand = |seam: f32| {
+            move |p: Point2<f32>| -> Option<f32> {
+                if p.y < 0.0 {
+                    return Some(if p.x.abs() < 3.0 { 20.0 } else { 200.0 });
+                }
+                if p.y > 40.0 {
+                    return Some(200.0);
+                }
+                Some(if p.x.abs() < 1.0 { seam } else { 200.0 })
+            }
+        };
+        let b = Vector2::new(0.0, -1.0);
+        let p = Point2::new(0.0, 0.0);
+        let q = follow_seam(&hand(60.0), thr, p, b, 2.0, 100.0, true);
+        assert!((q.y - 40.0).abs() <= 2.0 && q.x.abs() <= 1.0, "{q:?}");
+        assert_eq!(follow_seam(&hand(120.0), thr, p, b, 2.0, 100.0, true), p);
+        // Without slit mode the dark line above the threshold is a seam.
+        let q = follow_seam(&hand(120.0), thr, p, b, 2.0, 100.0, false);
+        assert!((q.y - 40.0).abs() <= 2.0, "{q:?}");
+    }
+
+    /// A blurred step (bright hand, dark gap) along `b`: the edge offset is the step's middle
+    /// whatever the blur, also where the step lies beyond the first span; a flat profile has
+    /// none.
+    #[test]
+    fn edge_offset_finds_the_middle_of_a_blurred_step() {
+        let b = Vector2::new(0.6f32, -0.8);
+        let p = Point2::new(50.0f32, 50.0);
+        for sigma in [0.7f32, 1.5, 2.5] {
+            for t0 in [-4.3f32, 0.0, 0.7, 3.2, 8.6, -7.5] {
+                let step = move |q: Point2<f32>| -> Option<f32> {
+                    let t = (q - p).dot(&b);
+                    Some(40.0 + 160.0 / (1.0 + ((t - t0) / sigma).exp()))
+                };
+                let Some(got) = edge_offset(&step, p, b) else {
+                    panic!("sigma {sigma} t0 {t0}: no edge");
+                };
+                assert!((got - t0).abs() <= 0.25, "sigma {sigma} t0 {t0}: {got}");
+            }
+        }
+        let flat = |_: Point2<f32>| Some(120.0f32);
+        assert_eq!(edge_offset(&flat, p, b), None);
+    }
+
+    /// A tapering finger at 8° from the coarse axis: its midline is recovered to a fraction of a
+    /// degree; with a neighbour pressed against it (no background between them) every section
+    /// is too wide and there is no midline.
+    #[test]
+    fn finger_midline_recovers_the_axis_of_a_tapering_finger() {
+        let ang = 8.0f32.to_radians();
+        let axis = Vector2::new(ang.sin(), -ang.cos()); // up, leaning right
+        let n = Vector2::new(-axis.y, axis.x);
+        let base = Point2::new(100.0f32, 150.0);
+        let finger = move |q: Point2<f32>, pressed: bool| -> Option<f32> {
+            let d = q - base;
+            let (along, across) = (d.dot(&axis), d.dot(&n));
+            let half = 11.0 - 2.0 * (along / 100.0).clamp(0.0, 1.0);
+            let inside = |e: f32| 30.0 + 170.0 / (1.0 + ((e.abs() - half) / 0.8).exp());
+            let mut v = inside(across);
+            if pressed {
+                v = v.max(inside(across - 2.0 * half));
+            }
+            Some(v)
+        };
+        let p0 = (base.x + 3.0, base.y);
+        let got = finger_midline(&|q| finger(q, false), 100.0, p0, (0.0, -1.0), 100.0, 24.0)
+            .expect("a midline");
+        let err = (got.0 * axis.x + got.1 * axis.y)
+            .clamp(-1.0, 1.0)
+            .acos()
+            .to_degrees();
+        assert!(err < 0.3, "{got:?}: {err}°");
+        assert_eq!(
+            finger_midline(&|q| finger(q, true), 100.0, p0, (0.0, -1.0), 100.0, 24.0),
+            None
+        );
+    }
+
     #[test]
     fn config_validation_lists_every_issue() {
         let cfg = RoiConfig {
