@@ -1561,7 +1561,9 @@ fn deepest_background(
 // Full-resolution refinement
 
 /// Refines each valley with rays along `−bis` at lateral offsets: the sub-pixel threshold
-/// crossing that reaches deepest into the palm is the valley.
+/// crossing that reaches deepest into the palm is the valley (the middle of the rays that reach
+/// as deep within [`FLOOR_NOISE`], on a flat floor), then moved along the bisector onto the
+/// hand's edge ([`edge_offset`]) or down a seam or slit ([`follow_seam`]).
 fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks {
     let f = small.f as f32;
     let mut out = [Point2::new(0.0f32, 0.0); 3];
@@ -1624,7 +1626,27 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
             Some((i, d)) => {
                 let mut off = i as f32 - half as f32;
                 let mut depth = d;
-                if i > 0
+                // A flat floor: the neighbouring rays as deep as the deepest, within the
+                // crossings' noise, span it, and which of them comes out deepest is chance (on
+                // a real hand, where the finger spread tilts a flat web from one capture to the
+                // next, too); the valley is the floor's middle. A rounded floor falls away on
+                // both sides of the deepest ray and keeps it.
+                let near = |k: usize| depths[k].is_some_and(|dk| dk >= d - FLOOR_NOISE);
+                let (mut lo, mut hi) = (i, i);
+                while lo > 0 && near(lo - 1) {
+                    lo -= 1;
+                }
+                while hi + 1 < depths.len() && near(hi + 1) {
+                    hi += 1;
+                }
+                if hi - lo >= 2 {
+                    let m = (lo + hi) / 2;
+                    off = (lo + hi) as f32 / 2.0 - half as f32;
+                    depth = depths[m].unwrap_or(d);
+                    if (lo + hi) % 2 == 1 {
+                        depth = 0.5 * (depth + depths[m + 1].unwrap_or(d));
+                    }
+                } else if i > 0
                     && let (Some(dl), Some(dr)) =
                         (depths[i - 1], depths.get(i + 1).copied().flatten())
                 {
@@ -1668,6 +1690,10 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
         palm_radius_px: found.radius * f,
     }
 }
+
+/// Rays whose depth is within this of the deepest (frame px: the noise of a ray's sub-pixel
+/// threshold crossing) reach the same floor; see [`refine`].
+const FLOOR_NOISE: f32 = 0.25;
 
 /// Half-length (frame px) of the profile [`edge_offset`] searches along the bisector.
 const EDGE_SEARCH: f32 = 5.0;
