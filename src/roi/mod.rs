@@ -1616,47 +1616,8 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
             }
             depths.push(hit);
         }
-        // Deepest ray, with a parabola through its neighbours for the lateral position.
-        let best = depths
-            .iter()
-            .enumerate()
-            .filter_map(|(i, d)| d.map(|d| (i, d)))
-            .max_by(|a, b| a.1.total_cmp(&b.1));
-        let refined = match best {
-            Some((i, d)) => {
-                let mut off = i as f32 - half as f32;
-                let mut depth = d;
-                // A flat floor: the neighbouring rays as deep as the deepest, within the
-                // crossings' noise, span it, and which of them comes out deepest is chance (on
-                // a real hand, where the finger spread tilts a flat web from one capture to the
-                // next, too); the valley is the floor's middle. A rounded floor falls away on
-                // both sides of the deepest ray and keeps it.
-                let near = |k: usize| depths[k].is_some_and(|dk| dk >= d - FLOOR_NOISE);
-                let (mut lo, mut hi) = (i, i);
-                while lo > 0 && near(lo - 1) {
-                    lo -= 1;
-                }
-                while hi + 1 < depths.len() && near(hi + 1) {
-                    hi += 1;
-                }
-                if hi - lo >= 2 {
-                    let m = (lo + hi) / 2;
-                    off = (lo + hi) as f32 / 2.0 - half as f32;
-                    depth = depths[m].unwrap_or(d);
-                    if (lo + hi) % 2 == 1 {
-                        depth = 0.5 * (depth + depths[m + 1].unwrap_or(d));
-                    }
-                } else if i > 0
-                    && let (Some(dl), Some(dr)) =
-                        (depths[i - 1], depths.get(i + 1).copied().flatten())
-                {
-                    let den = dl - 2.0 * d + dr;
-                    if den < -1e-3 {
-                        let delta = (0.5 * (dl - dr) / den).clamp(-0.5, 0.5);
-                        off += delta;
-                        depth = d - 0.25 * (dl - dr) * delta;
-                    }
-                }
+        let refined = match deepest_ray(&depths, half as f32) {
+            Some((off, depth)) => {
                 let p = v0 + b * back + perp * off - b * depth;
                 // Never move more than the coarse grid's uncertainty.
                 if (p - v0).norm() <= 3.0 * f + 4.0 {
@@ -1689,6 +1650,48 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
         palm_center: Point2::new(cx, cy),
         palm_radius_px: found.radius * f,
     }
+}
+
+/// The deepest of a fan of parallel rays (`depths[k]`: how far ray `k` reached, `None`: it
+/// started inside the hand): its position, fractional, as an offset from ray `centre`, and its
+/// depth. A parabola through its
+/// neighbours places a rounded floor's deepest point between rays. On a flat floor (the
+/// neighbouring rays as deep as the deepest, within the crossings' noise [`FLOOR_NOISE`])
+/// which of them comes out deepest is chance (on a real hand, where the finger spread tilts a
+/// flat web from one capture to the next, too): the valley is the floor's middle. A rounded
+/// floor falls away on both sides of its deepest ray and keeps it.
+fn deepest_ray(depths: &[Option<f32>], centre: f32) -> Option<(f32, f32)> {
+    let (i, d) = depths
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.map(|d| (i, d)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let near = |k: usize| depths[k].is_some_and(|dk| dk >= d - FLOOR_NOISE);
+    let (mut lo, mut hi) = (i, i);
+    while lo > 0 && near(lo - 1) {
+        lo -= 1;
+    }
+    while hi + 1 < depths.len() && near(hi + 1) {
+        hi += 1;
+    }
+    if hi - lo >= 2 {
+        let m = (lo + hi) / 2;
+        let mut depth = depths[m].unwrap_or(d);
+        if (lo + hi) % 2 == 1 {
+            depth = 0.5 * (depth + depths[m + 1].unwrap_or(d));
+        }
+        return Some(((lo + hi) as f32 / 2.0 - centre, depth));
+    }
+    if i > 0
+        && let (Some(dl), Some(dr)) = (depths[i - 1], depths.get(i + 1).copied().flatten())
+    {
+        let den = dl - 2.0 * d + dr;
+        if den < -1e-3 {
+            let delta = (0.5 * (dl - dr) / den).clamp(-0.5, 0.5);
+            return Some((i as f32 - centre + delta, d - 0.25 * (dl - dr) * delta));
+        }
+    }
+    Some((i as f32 - centre, d))
 }
 
 /// Rays whose depth is within this of the deepest (frame px: the noise of a ray's sub-pixel
@@ -2155,6 +2158,30 @@ mod tests {
             finger_midline(&|q| finger(q, true), 100.0, p0, (0.0, -1.0), 100.0, 24.0),
             None
         );
+    }
+
+    /// The deepest ray: between rays on a rounded floor, the middle of a flat one.
+    #[test]
+    fn deepest_ray_takes_a_flat_floors_middle() {
+        // Rounded: a parabola peaking at 4.3.
+        let round: Vec<Option<f32>> = (0..9)
+            .map(|k| Some(10.0 - 0.5 * (k as f32 - 4.3).powi(2)))
+            .collect();
+        let (i, d) = deepest_ray(&round, 0.0).expect("a ray");
+        assert!((i - 4.3).abs() < 0.05 && (d - 10.0).abs() < 0.05, "{i} {d}");
+        // Flat from ray 2 to ray 7 (noise below FLOOR_NOISE, ray 6 deepest), walls beyond.
+        let mut flat = vec![None, Some(3.0)];
+        flat.extend([10.0, 10.1, 9.97, 10.05, 10.2, 10.0].map(Some));
+        flat.extend([Some(4.0), None]);
+        let (i, d) = deepest_ray(&flat, 4.0).expect("a ray");
+        assert!(
+            (i - 0.5).abs() < 1e-6 && (9.9..=10.2).contains(&d),
+            "{i} {d}"
+        );
+        assert_eq!(deepest_ray(&[None, None], 1.0), None);
+        // A step (one ray deeper by more than the noise) keeps the deepest ray.
+        let step = [Some(5.0), Some(5.0), Some(6.0), Some(5.0)];
+        assert_eq!(deepest_ray(&step, 0.0), Some((2.0, 6.0)));
     }
 
     #[test]
