@@ -1701,7 +1701,7 @@ const FLOOR_NOISE: f32 = 0.25;
 /// Half-length (frame px) of the profile [`edge_offset`] searches along the bisector.
 const EDGE_SEARCH: f32 = 5.0;
 /// How many times [`edge_offset`] moves its span on when the steepest slope lies at its end.
-const EDGE_MOVES: usize = 2;
+const EDGE_MOVES: usize = 1;
 
 /// Where the hand's edge crosses the line through `p` along `b` (pointing out of the hand,
 /// into the gap), as an offset along `b` in frame px: the steepest descent of the profile (a
