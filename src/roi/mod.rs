@@ -955,7 +955,7 @@ fn fingers_at(
             let (px, py) = small.to_frame(c.0 + rho * bis.0, c.1 + rho * bis.1);
             let p = Point2::new(px, py);
             let b = Vector2::new(bis.0, bis.1);
-            let q = follow_seam(&value, hand.threshold, p, b, f, r * f);
+            let q = follow_seam(&value, hand.threshold, p, b, f, r * f, false);
             if q == p {
                 return None;
             }
@@ -1147,6 +1147,17 @@ fn fingers_at(
                     d = (-d.0, -d.1);
                 }
                 Some(d)
+            })
+            .collect();
+        // At full resolution: the midline of each finger's proximal part, from its two edges.
+        let axes: Vec<Option<(f32, f32)>> = axes
+            .iter()
+            .zip(tracks.iter().zip(&group))
+            .map(|(a, (t, g))| {
+                let a = (*a)?;
+                let p0 = small.to_frame(t[0].0, t[0].1);
+                let chord = g.len as f32 * arc * f;
+                finger_midline(&value, hand.threshold, p0, a, r * f, chord).or(Some(a))
             })
             .collect();
         for j in 0..3 {
@@ -1460,6 +1471,86 @@ fn fingers_at(
     })
 }
 
+/// The direction of a finger's midline at full resolution: cross-sections perpendicular to the
+/// coarse axis `a` (unit, pointing towards the fingertip) at 0 … 0.8 palm radii (`radius_px`,
+/// frame px) beyond `p0` (the finger's crossing of the finger circle, frame px), each edge the
+/// sub-pixel threshold crossing when walking out from the midline; the least-squares direction
+/// of the sections' midpoints. A finger's proximal phalanx is straight, and its two edges are
+/// symmetric about the bone's axis, so the midpoints line up on that axis whatever the finger's
+/// taper; the mask's chord midpoints (a few small px, quantised) only give it to a few degrees,
+/// and at a flat gap floor the valley (the gap's deepest point along the bisector of the two
+/// finger axes) slides along the floor with that angle. A section wider than 1.3 × `chord`
+/// (the finger's crossing of the finger circle, frame px, itself at least the finger's width)
+/// ran on into a neighbouring finger pressed against this one, and is dropped. `None` with
+/// fewer than 3 sections.
+fn finger_midline(
+    value: &dyn Fn(Point2<f32>) -> Option<f32>,
+    thr: f32,
+    p0: (f32, f32),
+    a: (f32, f32),
+    radius_px: f32,
+    chord: f32,
+) -> Option<(f32, f32)> {
+    const SECTIONS: usize = 6;
+    let a = Vector2::new(a.0, a.1);
+    let perp = Vector2::new(-a.y, a.x);
+    let max_half = 0.6 * radius_px;
+    let step = 0.5f32;
+    let mut mids: Vec<Point2<f32>> = Vec::with_capacity(SECTIONS);
+    let mut centre = Point2::new(p0.0, p0.1);
+    for i in 0..SECTIONS {
+        let s = 0.8 * radius_px * i as f32 / (SECTIONS - 1) as f32;
+        let c = centre + a * s;
+        match value(c) {
+            Some(v) if v >= thr => {}
+            _ => continue,
+        }
+        // Distance from `c` to the edge on side `sign`, sub-pixel.
+        let edge = |sign: f32| -> Option<f32> {
+            let mut prev = value(c)?;
+            let mut t = step;
+            while t <= max_half {
+                let v = value(c + perp * (sign * t))?;
+                if v < thr {
+                    let frac = ((prev - thr) / (prev - v)).clamp(0.0, 1.0);
+                    return Some(t - step + frac * step);
+                }
+                prev = v;
+                t += step;
+            }
+            None
+        };
+        let (Some(l), Some(r)) = (edge(-1.0), edge(1.0)) else {
+            continue;
+        };
+        if l + r > 1.3 * chord {
+            continue;
+        }
+        let m = c + perp * ((r - l) / 2.0);
+        mids.push(m);
+        // Follow the finger: the next section is centred on this midpoint's line.
+        centre = m - a * s;
+    }
+    if mids.len() < 3 {
+        return None;
+    }
+    let n = mids.len() as f32;
+    let mean = mids.iter().fold(Vector2::zeros(), |acc, p| acc + p.coords) / n;
+    let (mut sxx, mut sxy, mut syy) = (0.0f32, 0.0f32, 0.0f32);
+    for p in &mids {
+        let d = p.coords - mean;
+        sxx += d.x * d.x;
+        sxy += d.x * d.y;
+        syy += d.y * d.y;
+    }
+    let ang = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    let mut d = (ang.cos(), ang.sin());
+    if d.0 * a.x + d.1 * a.y < 0.0 {
+        d = (-d.0, -d.1);
+    }
+    Some(d)
+}
+
 /// Splits circle runs that are two fingers pressed together: a run about twice as wide as the
 /// typical finger crossing on this circle, with a dark seam (a dip between two hand-bright sides
 /// of the full-resolution profile along the circle) near its middle, becomes two runs with no
@@ -1596,7 +1687,9 @@ fn deepest_background(
 // Full-resolution refinement
 
 /// Refines each valley with rays along `−bis` at lateral offsets: the sub-pixel threshold
-/// crossing that reaches deepest into the palm is the valley.
+/// crossing that reaches deepest into the palm is the valley (the middle of the rays that reach
+/// as deep within [`FLOOR_NOISE`], on a flat floor), then moved along the bisector onto the
+/// hand's edge ([`edge_offset`]) or down a seam or slit ([`follow_seam`]).
 fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks {
     let f = small.f as f32;
     let mut out = [Point2::new(0.0f32, 0.0); 3];
@@ -1649,27 +1742,8 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
             }
             depths.push(hit);
         }
-        // Deepest ray, with a parabola through its neighbours for the lateral position.
-        let best = depths
-            .iter()
-            .enumerate()
-            .filter_map(|(i, d)| d.map(|d| (i, d)))
-            .max_by(|a, b| a.1.total_cmp(&b.1));
-        let refined = match best {
-            Some((i, d)) => {
-                let mut off = i as f32 - half as f32;
-                let mut depth = d;
-                if i > 0
-                    && let (Some(dl), Some(dr)) =
-                        (depths[i - 1], depths.get(i + 1).copied().flatten())
-                {
-                    let den = dl - 2.0 * d + dr;
-                    if den < -1e-3 {
-                        let delta = (0.5 * (dl - dr) / den).clamp(-0.5, 0.5);
-                        off += delta;
-                        depth = d - 0.25 * (dl - dr) * delta;
-                    }
-                }
+        let refined = match deepest_ray(&depths, half as f32) {
+            Some((off, depth)) => {
                 let p = v0 + b * back + perp * off - b * depth;
                 // Never move more than the coarse grid's uncertainty.
                 if (p - v0).norm() <= 3.0 * f + 4.0 {
@@ -1680,10 +1754,18 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
             }
             None => v0,
         };
-        out[j] = if found.pressed[j] || (seams && narrow) {
-            follow_seam(&value, thr, refined, b, f, found.radius * f)
+        // Under visible light a narrow gap is followed only as a slit: background seen through it
+        // all along (below the threshold), which no palm crease is.
+        out[j] = if found.pressed[j] || narrow {
+            let slit = !found.pressed[j] && !seams;
+            let q = follow_seam(&value, thr, refined, b, f, found.radius * f, slit);
+            if q == refined {
+                refined + b * edge_offset(&value, refined, b).unwrap_or(0.0)
+            } else {
+                q
+            }
         } else {
-            refined
+            refined + b * edge_offset(&value, refined, b).unwrap_or(0.0)
         };
     }
     let (cx, cy) = small.to_frame(found.center.0, found.center.1);
@@ -1696,18 +1778,125 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
     }
 }
 
-/// Fingers pressed together leave no background between them near their bases, only a dark
-/// seam (their rounded edges meet there, and each edge is darker than the finger's middle). From
-/// the valley `p` found on the mask, follow that seam towards the palm (along `−b`) while the
-/// profile across it keeps a clear dip between two hand-bright sides; the valley is where the
-/// seam ends. A seam must persist well beyond an edge's blur (`min_len`), otherwise `p` stays.
+/// The deepest of a fan of parallel rays (`depths[k]`: how far ray `k` reached, `None`: it
+/// started inside the hand): its position, fractional, as an offset from ray `centre`, and its
+/// depth. A parabola through its
+/// neighbours places a rounded floor's deepest point between rays. On a flat floor (the
+/// neighbouring rays as deep as the deepest, within the crossings' noise [`FLOOR_NOISE`])
+/// which of them comes out deepest is chance (on a real hand, where the finger spread tilts a
+/// flat web from one capture to the next, too): the valley is the floor's middle. A rounded
+/// floor falls away on both sides of its deepest ray and keeps it.
+fn deepest_ray(depths: &[Option<f32>], centre: f32) -> Option<(f32, f32)> {
+    let (i, d) = depths
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.map(|d| (i, d)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let near = |k: usize| depths[k].is_some_and(|dk| dk >= d - FLOOR_NOISE);
+    let (mut lo, mut hi) = (i, i);
+    while lo > 0 && near(lo - 1) {
+        lo -= 1;
+    }
+    while hi + 1 < depths.len() && near(hi + 1) {
+        hi += 1;
+    }
+    if hi - lo >= 2 {
+        let m = (lo + hi) / 2;
+        let mut depth = depths[m].unwrap_or(d);
+        if (lo + hi) % 2 == 1 {
+            depth = 0.5 * (depth + depths[m + 1].unwrap_or(d));
+        }
+        return Some(((lo + hi) as f32 / 2.0 - centre, depth));
+    }
+    if i > 0
+        && let (Some(dl), Some(dr)) = (depths[i - 1], depths.get(i + 1).copied().flatten())
+    {
+        let den = dl - 2.0 * d + dr;
+        if den < -1e-3 {
+            let delta = (0.5 * (dl - dr) / den).clamp(-0.5, 0.5);
+            return Some((i as f32 - centre + delta, d - 0.25 * (dl - dr) * delta));
+        }
+    }
+    Some((i as f32 - centre, d))
+}
+
+/// Rays whose depth is within this of the deepest (frame px: the noise of a ray's sub-pixel
+/// threshold crossing) reach the same floor; see [`refine`].
+const FLOOR_NOISE: f32 = 0.25;
+
+/// Half-length (frame px) of the profile [`edge_offset`] searches along the bisector.
+const EDGE_SEARCH: f32 = 5.0;
+/// How many times [`edge_offset`] moves its span on when the steepest slope lies at its end.
+const EDGE_MOVES: usize = 1;
+
+/// Where the hand's edge crosses the line through `p` along `b` (pointing out of the hand,
+/// into the gap), as an offset along `b` in frame px: the steepest descent of the profile (a
+/// blurred step's edge is where its slope peaks, whatever the blur and wherever the global
+/// threshold lies between the local hand and background levels), sub-pixel by a parabola.
+/// The profile spans ±[`EDGE_SEARCH`]; where its steepest slope lies at an end, the span moves
+/// on that way (at most [`EDGE_MOVES`] times: a web shaded darker than the global threshold
+/// puts the threshold crossing well inside the hand). `None` when the slope is flat or the
+/// edge was not bracketed.
+fn edge_offset(
+    value: &dyn Fn(Point2<f32>) -> Option<f32>,
+    p: Point2<f32>,
+    b: Vector2<f32>,
+) -> Option<f32> {
+    let perp = Vector2::new(-b.y, b.x);
+    let step = 0.5f32;
+    let n = (EDGE_SEARCH / step).round() as i32 + 1; // samples each side, one beyond the span
+    let mut base = 0.0f32;
+    let mut moved: Option<bool> = None; // direction of the last move (true: along +b)
+    for _ in 0..=EDGE_MOVES {
+        let mut prof = Vec::with_capacity((2 * n + 1) as usize);
+        for k in -n..=n {
+            let q = p + b * (base + k as f32 * step);
+            let mut s = 0.0;
+            for o in [-1.0f32, 0.0, 1.0] {
+                s += value(q + perp * o)?;
+            }
+            prof.push(s / 3.0);
+        }
+        // Slope at sample k (1 px baseline), for k = 1 … len − 2.
+        let slope = |k: usize| prof[k + 1] - prof[k - 1];
+        let (kmin, smin) = (1..prof.len() - 1)
+            .map(|k| (k, slope(k)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        if smin >= -1.0 {
+            return None;
+        }
+        let at_start = kmin <= 1;
+        let at_end = kmin + 2 >= prof.len();
+        if at_start || at_end {
+            // Move on towards the steeper end, never back.
+            if moved == Some(!at_end) {
+                return None;
+            }
+            moved = Some(at_end);
+            base += if at_end { EDGE_SEARCH } else { -EDGE_SEARCH };
+            continue;
+        }
+        let (sl, sr) = (slope(kmin - 1), slope(kmin + 1));
+        let den = sl - 2.0 * smin + sr;
+        let delta = if den > 1e-3 {
+            (0.5 * (sl - sr) / den).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        };
+        return Some(base + (kmin as f32 - n as f32 + delta) * step);
+    }
+    None
+}
+
 /// Whether a valley whose mask shows an open but narrow gap (a V between converging fingers)
 /// is followed along a seam beyond the gap: in near-infrared frames only. Under visible light
 /// the palm's flexion creases are as dark as such a seam and run the same way from the finger
 /// bases (on a real phone photo the follower walked down the creases from an open gap), while
-/// NIR light passes the skin's surface and leaves the creases faint. Fingers pressed together
-/// (no gap in the mask at all, split on the finger circle where a seam divides a double-width
-/// crossing) are followed under any light: without the seam there is no valley.
+/// NIR light passes the skin's surface and leaves the creases faint; there a narrow gap is
+/// followed only as a slit, background seen all along it (below the segmentation threshold,
+/// which skin, creased or not, is above). Fingers pressed together (no gap in the mask at all,
+/// split on the finger circle where a seam divides a double-width crossing) are followed under
+/// any light: without the seam there is no valley.
 fn follows_seams(frame: &Frame) -> bool {
     frame.spectrum().is_near_infrared()
 }
@@ -1715,6 +1904,13 @@ fn follows_seams(frame: &Frame) -> bool {
 /// Minimum seam dip, as a fraction of the hand-side level above the threshold.
 const SEAM_DIP: f32 = 0.35;
 
+/// Fingers pressed together leave no background between them near their bases, only a dark
+/// seam (their rounded edges meet there, and each edge is darker than the finger's middle). From
+/// the valley `p` found on the mask, follow that seam towards the palm (along `−b`) while the
+/// profile across it keeps a clear dip between two hand-bright sides; the valley is where the
+/// seam ends. A seam must persist well beyond an edge's blur (`min_len`), otherwise `p` stays.
+/// With `slit`, only a dip below the threshold `thr` counts: a slit between fingers that nearly
+/// touch, background seen through it.
 fn follow_seam(
     value: &dyn Fn(Point2<f32>) -> Option<f32>,
     thr: f32,
@@ -1722,12 +1918,17 @@ fn follow_seam(
     b: Vector2<f32>,
     f: f32,
     radius_px: f32,
+    slit: bool,
 ) -> Point2<f32> {
     let perp = Vector2::new(-b.y, b.x);
     let hw = (2.0 * f + 4.0).round() as i32; // profile half-width, px
     // A seam runs straight along the gap's bisector: it may drift 1 px sideways per step, and
-    // at most 0.3 px per px of length from the valley's line in total.
-    let track = 1;
+    // at most 0.3 px per px of length from the valley's line in total. The first step looks
+    // for it anywhere within half the profile: the gap's floor at `p` is a few px wide where
+    // converging fingers leave a narrow V, and the seam goes on from the floor's darkest point,
+    // not necessarily from the one that `p` found.
+    let mut track = (hw / 2).max(1);
+    let mut line = p;
     let max_len = 0.4 * radius_px;
     let min_len = 2.0 * f + 6.0;
     let mut cur = p;
@@ -1753,9 +1954,13 @@ fn follow_seam(
         let lmax = prof[..imin].iter().copied().fold(f32::MIN, f32::max);
         let rmax = prof[imin + 1..].iter().copied().fold(f32::MIN, f32::max);
         let side = lmax.min(rmax);
-        let seam = side > thr && side - vmin >= SEAM_DIP * (side - thr);
+        let seam = side > thr && side - vmin >= SEAM_DIP * (side - thr) && (!slit || vmin < thr);
         cur = q + perp * (imin as f32 - hw as f32);
-        if (cur - p).dot(&perp).abs() > 0.3 * s + 2.0 {
+        if track > 1 {
+            track = 1;
+            line = cur;
+        }
+        if (cur - line).dot(&perp).abs() > 0.3 * s + 2.0 {
             break;
         }
         if seam {
@@ -1984,7 +2189,7 @@ mod tests {
             Some(120.0 + 80.0 * (e / 10.0).min(1.0))
         };
         let b = Vector2::new(0.0, -1.0); // towards the fingertips (the gap)
-        let q = follow_seam(&fingers, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0);
+        let q = follow_seam(&fingers, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0, false);
         assert!((q.y - 40.0).abs() <= 2.0 && q.x.abs() <= 1.0, "{q:?}");
         let palm = |p: Point2<f32>| {
             Some(if p.y < 0.0 && p.x.abs() < 3.0 {
@@ -1993,8 +2198,116 @@ mod tests {
                 200.0
             })
         };
-        let q = follow_seam(&palm, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0);
+        let q = follow_seam(&palm, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0, false);
         assert_eq!(q, Point2::new(0.0, 0.0));
+    }
+
+    /// A slit (background seen between fingers that nearly touch, below the threshold) is
+    /// followed to its end in slit mode; a seam that stays above the threshold (as dark as a
+    /// palm crease) is not.
+    #[test]
+    fn slit_follower_needs_background_all_along() {
+        let thr = 100.0;
+        let hand = |seam: f32| {
+            move |p: Point2<f32>| -> Option<f32> {
+                if p.y < 0.0 {
+                    return Some(if p.x.abs() < 3.0 { 20.0 } else { 200.0 });
+                }
+                if p.y > 40.0 {
+                    return Some(200.0);
+                }
+                Some(if p.x.abs() < 1.0 { seam } else { 200.0 })
+            }
+        };
+        let b = Vector2::new(0.0, -1.0);
+        let p = Point2::new(0.0, 0.0);
+        let q = follow_seam(&hand(60.0), thr, p, b, 2.0, 100.0, true);
+        assert!((q.y - 40.0).abs() <= 2.0 && q.x.abs() <= 1.0, "{q:?}");
+        assert_eq!(follow_seam(&hand(120.0), thr, p, b, 2.0, 100.0, true), p);
+        // Without slit mode the dark line above the threshold is a seam.
+        let q = follow_seam(&hand(120.0), thr, p, b, 2.0, 100.0, false);
+        assert!((q.y - 40.0).abs() <= 2.0, "{q:?}");
+    }
+
+    /// A blurred step (bright hand, dark gap) along `b`: the edge offset is the step's middle
+    /// whatever the blur, also where the step lies beyond the first span; a flat profile has
+    /// none.
+    #[test]
+    fn edge_offset_finds_the_middle_of_a_blurred_step() {
+        let b = Vector2::new(0.6f32, -0.8);
+        let p = Point2::new(50.0f32, 50.0);
+        for sigma in [0.7f32, 1.5, 2.5] {
+            for t0 in [-4.3f32, 0.0, 0.7, 3.2, 8.6, -7.5] {
+                let step = move |q: Point2<f32>| -> Option<f32> {
+                    let t = (q - p).dot(&b);
+                    Some(40.0 + 160.0 / (1.0 + ((t - t0) / sigma).exp()))
+                };
+                let Some(got) = edge_offset(&step, p, b) else {
+                    panic!("sigma {sigma} t0 {t0}: no edge");
+                };
+                assert!((got - t0).abs() <= 0.25, "sigma {sigma} t0 {t0}: {got}");
+            }
+        }
+        let flat = |_: Point2<f32>| Some(120.0f32);
+        assert_eq!(edge_offset(&flat, p, b), None);
+    }
+
+    /// A tapering finger at 8° from the coarse axis: its midline is recovered to a fraction of a
+    /// degree; with a neighbour pressed against it (no background between them) every section
+    /// is too wide and there is no midline.
+    #[test]
+    fn finger_midline_recovers_the_axis_of_a_tapering_finger() {
+        let ang = 8.0f32.to_radians();
+        let axis = Vector2::new(ang.sin(), -ang.cos()); // up, leaning right
+        let n = Vector2::new(-axis.y, axis.x);
+        let base = Point2::new(100.0f32, 150.0);
+        let finger = move |q: Point2<f32>, pressed: bool| -> Option<f32> {
+            let d = q - base;
+            let (along, across) = (d.dot(&axis), d.dot(&n));
+            let half = 11.0 - 2.0 * (along / 100.0).clamp(0.0, 1.0);
+            let inside = |e: f32| 30.0 + 170.0 / (1.0 + ((e.abs() - half) / 0.8).exp());
+            let mut v = inside(across);
+            if pressed {
+                v = v.max(inside(across - 2.0 * half));
+            }
+            Some(v)
+        };
+        let p0 = (base.x + 3.0, base.y);
+        let got = finger_midline(&|q| finger(q, false), 100.0, p0, (0.0, -1.0), 100.0, 24.0)
+            .expect("a midline");
+        let err = (got.0 * axis.x + got.1 * axis.y)
+            .clamp(-1.0, 1.0)
+            .acos()
+            .to_degrees();
+        assert!(err < 0.3, "{got:?}: {err}°");
+        assert_eq!(
+            finger_midline(&|q| finger(q, true), 100.0, p0, (0.0, -1.0), 100.0, 24.0),
+            None
+        );
+    }
+
+    /// The deepest ray: between rays on a rounded floor, the middle of a flat one.
+    #[test]
+    fn deepest_ray_takes_a_flat_floors_middle() {
+        // Rounded: a parabola peaking at 4.3.
+        let round: Vec<Option<f32>> = (0..9)
+            .map(|k| Some(10.0 - 0.5 * (k as f32 - 4.3).powi(2)))
+            .collect();
+        let (i, d) = deepest_ray(&round, 0.0).expect("a ray");
+        assert!((i - 4.3).abs() < 0.05 && (d - 10.0).abs() < 0.05, "{i} {d}");
+        // Flat from ray 2 to ray 7 (noise below FLOOR_NOISE, ray 6 deepest), walls beyond.
+        let mut flat = vec![None, Some(3.0)];
+        flat.extend([10.0, 10.1, 9.97, 10.05, 10.2, 10.0].map(Some));
+        flat.extend([Some(4.0), None]);
+        let (i, d) = deepest_ray(&flat, 4.0).expect("a ray");
+        assert!(
+            (i - 0.5).abs() < 1e-6 && (9.9..=10.2).contains(&d),
+            "{i} {d}"
+        );
+        assert_eq!(deepest_ray(&[None, None], 1.0), None);
+        // A step (one ray deeper by more than the noise) keeps the deepest ray.
+        let step = [Some(5.0), Some(5.0), Some(6.0), Some(5.0)];
+        assert_eq!(deepest_ray(&step, 0.0), Some((2.0, 6.0)));
     }
 
     #[test]
