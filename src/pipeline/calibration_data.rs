@@ -12,26 +12,26 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 ///
 /// | target FMR | crease alone | vein alone | crease + vein fused |
 /// |---|---|---|---|
-/// | 1e-2 | ≥ 2.874 (d ≤ 0.3402), 39373 false matches, FNMR 0.20 % | ≥ 3.016 (d ≤ 0.3601), 38252 false matches, FNMR 0.08 % | ≥ 2.261, 39900 false matches, FNMR 0.00 % |
-/// | 1e-3 | ≥ 3.712 (d ≤ 0.3194), 3872 false matches, FNMR 0.23 % | ≥ 3.991 (d ≤ 0.3368), 3981 false matches, FNMR 0.15 % | ≥ 2.924, 3990 false matches, FNMR 0.00 % |
-/// | 1e-4 | ≥ 4.402 (d ≤ 0.3022), 389 false matches, FNMR 0.23 % | ≥ 4.838 (d ≤ 0.3166), 389 false matches, FNMR 0.23 % | ≥ 3.524, 398 false matches, FNMR 0.00 % |
-/// | 1e-5 | ≥ 4.984 (d ≤ 0.2877), 39 false matches, FNMR 0.30 % | ≥ 5.669 (d ≤ 0.2967), 39 false matches, FNMR 0.40 % | ≥ 4.166, 39 false matches, FNMR 0.00 % |
-/// | 1e-6 | ≥ 5.382 (d ≤ 0.2778), 3 false matches, FNMR 0.33 % | ≥ 6.236 (d ≤ 0.2832), 2 false matches, FNMR 0.73 % | ≥ 4.716, 3 false matches, FNMR 0.05 % |
+/// | 1e-2 | ≥ 2.811 (d ≤ 0.3394), 39412 false matches, FNMR 0.05 % | ≥ 3.084 (d ≤ 0.3601), 38659 false matches, FNMR 0.03 % | ≥ 2.268, 39910 false matches, FNMR 0.00 % |
+/// | 1e-3 | ≥ 3.641 (d ≤ 0.3184), 3958 false matches, FNMR 0.05 % | ≥ 4.075 (d ≤ 0.3367), 3876 false matches, FNMR 0.05 % | ≥ 2.931, 3990 false matches, FNMR 0.00 % |
+/// | 1e-4 | ≥ 4.299 (d ≤ 0.3017), 395 false matches, FNMR 0.05 % | ≥ 4.976 (d ≤ 0.3155), 391 false matches, FNMR 0.08 % | ≥ 3.527, 399 false matches, FNMR 0.00 % |
+/// | 1e-5 | ≥ 5.038 (d ≤ 0.2830), 37 false matches, FNMR 0.08 % | ≥ 5.837 (d ≤ 0.2951), 39 false matches, FNMR 0.18 % | ≥ 4.061, 39 false matches, FNMR 0.00 % |
+/// | 1e-6 | ≥ 5.701 (d ≤ 0.2663), 3 false matches, FNMR 0.10 % | ≥ 6.528 (d ≤ 0.2788), 3 false matches, FNMR 0.35 % | ≥ 4.600, 3 false matches, FNMR 0.00 % |
 ///
-/// Counts (mated / non-mated) and EER: crease 3999 / 3995001, EER 0.225 %; vein 3995 / 3991005, EER 0.148 %; fused 3994 / 3990006, EER 0.000 %.
+/// Counts (mated / non-mated) and EER: crease 3999 / 3995001, EER 0.050 %; vein 3996 / 3992004, EER 0.075 %; fused 3995 / 3991005, EER 0.000 %.
 ///
 /// Capture pairs (single distances, for the enrolment consistency check), maximum
 /// distance per target FMR:
 ///
 /// | target FMR | crease | vein |
 /// |---|---|---|
-/// | 1e-2 | ≤ 0.3491, FNMR 0.52 % | ≤ 0.3698, FNMR 0.27 % |
-/// | 1e-3 | ≤ 0.3269, FNMR 0.55 % | ≤ 0.3457, FNMR 0.40 % |
-/// | 1e-4 | ≤ 0.3089, FNMR 0.68 % | ≤ 0.3244, FNMR 0.74 % |
-/// | 1e-5 | ≤ 0.2938, FNMR 0.93 % | ≤ 0.3056, FNMR 1.57 % |
-/// | 1e-6 | ≤ 0.2815, FNMR 1.20 % | ≤ 0.2899, FNMR 2.92 % |
+/// | 1e-2 | ≤ 0.3481, FNMR 0.12 % | ≤ 0.3698, FNMR 0.12 % |
+/// | 1e-3 | ≤ 0.3263, FNMR 0.12 % | ≤ 0.3457, FNMR 0.22 % |
+/// | 1e-4 | ≤ 0.3078, FNMR 0.12 % | ≤ 0.3244, FNMR 0.35 % |
+/// | 1e-5 | ≤ 0.2925, FNMR 0.22 % | ≤ 0.3038, FNMR 0.99 % |
+/// | 1e-6 | ≤ 0.2742, FNMR 0.70 % | ≤ 0.2830, FNMR 3.57 % |
 ///
-/// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v2.0; vein algorithm 512 v2.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 1 / 4000, vein 5 / 4000 captures (missing from that modality only).
+/// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v2.0; vein algorithm 512 v2.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 1 / 4000, vein 4 / 4000 captures (missing from that modality only).
 ///
 /// Generator: openpalm 0.1.0 (synth generator of this crate version; frozen by testdata/synth golden files).
 ///
@@ -46,126 +46,126 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
     crease: ScoreCalibration {
         mated: 3999,
         non_mated: 3995001,
-        eer: 0.002250562640660165,
+        eer: 0.0005001250312578145,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.8740286590147566,
-                false_matches: 39373,
-                fmr: 0.009855566994851817,
-                fnmr: 0.002000500125031258,
+                threshold: 2.81051622948856,
+                false_matches: 39412,
+                fmr: 0.009865329195161653,
+                fnmr: 0.0005001250312578145,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 3.7123984961803305,
-                false_matches: 3872,
-                fmr: 0.0009692112717869157,
-                fnmr: 0.002250562640660165,
+                threshold: 3.641262119522989,
+                false_matches: 3958,
+                fmr: 0.0009907381750342492,
+                fnmr: 0.0005001250312578145,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 4.401694690851318,
-                false_matches: 389,
-                fmr: 9.737169026991482e-5,
-                fnmr: 0.002250562640660165,
+                threshold: 4.298698838340782,
+                false_matches: 395,
+                fmr: 9.887356724065901e-5,
+                fnmr: 0.0005001250312578145,
             },
             Measured {
                 target_fmr: 1e-5,
-                threshold: 4.983999490023588,
-                false_matches: 39,
-                fmr: 9.76220030983722e-6,
-                fnmr: 0.003000750187546887,
+                threshold: 5.038044452760171,
+                false_matches: 37,
+                fmr: 9.26157465292249e-6,
+                fnmr: 0.0007501875468867217,
             },
             Measured {
                 target_fmr: 1e-6,
-                threshold: 5.382418563141455,
+                threshold: 5.70070397829595,
                 false_matches: 3,
                 fmr: 7.509384853720938e-7,
-                fnmr: 0.003250812703175794,
+                fnmr: 0.001000250062515629,
             },
         ],
     },
     vein: ScoreCalibration {
-        mated: 3995,
-        non_mated: 3991005,
-        eer: 0.001477924834823661,
+        mated: 3996,
+        non_mated: 3992004,
+        eer: 0.0007507507507507507,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 3.0159394301653704,
-                false_matches: 38252,
-                fmr: 0.009584553264152763,
-                fnmr: 0.000750938673341677,
+                threshold: 3.083938660209847,
+                false_matches: 38659,
+                fmr: 0.009684108532957382,
+                fnmr: 0.00025025025025025025,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 3.9913993491399324,
-                false_matches: 3981,
-                fmr: 0.0009974931126370426,
-                fnmr: 0.001501877346683354,
+                threshold: 4.074801106883433,
+                false_matches: 3876,
+                fmr: 0.0009709409108808508,
+                fnmr: 0.0005005005005005005,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 4.838157015176646,
-                false_matches: 389,
-                fmr: 9.746918382713126e-5,
-                fnmr: 0.0022528160200250315,
+                threshold: 4.975585149313964,
+                false_matches: 391,
+                fmr: 9.794579364148933e-5,
+                fnmr: 0.0007507507507507507,
             },
             Measured {
                 target_fmr: 1e-5,
-                threshold: 5.669318129569175,
+                threshold: 5.837335216572505,
                 false_matches: 39,
-                fmr: 9.771974728169972e-6,
-                fnmr: 0.004005006257822278,
+                fmr: 9.769529289048809e-6,
+                fnmr: 0.0017517517517517517,
             },
             Measured {
                 target_fmr: 1e-6,
-                threshold: 6.235846639911193,
-                false_matches: 2,
-                fmr: 5.011269091369217e-7,
-                fnmr: 0.007259073842302879,
+                threshold: 6.527705345501956,
+                false_matches: 3,
+                fmr: 7.515022530037545e-7,
+                fnmr: 0.0035035035035035035,
             },
         ],
     },
     fused: ScoreCalibration {
-        mated: 3994,
-        non_mated: 3990006,
-        eer: 3.759392843018281e-6,
+        mated: 3995,
+        non_mated: 3991005,
+        eer: 0.0,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.2612745048753635,
-                false_matches: 39900,
-                fmr: 0.009999984962428628,
+                threshold: 2.268184090310941,
+                false_matches: 39910,
+                fmr: 0.009999987471827272,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 2.9240931874221365,
+                threshold: 2.9306494469777724,
                 false_matches: 3990,
-                fmr: 0.0009999984962428628,
+                fmr: 0.0009997481837281587,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 3.523648348872369,
-                false_matches: 398,
-                fmr: 9.974922343475172e-5,
+                threshold: 3.5266552054972378,
+                false_matches: 399,
+                fmr: 9.997481837281587e-5,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 1e-5,
-                threshold: 4.165895810526116,
+                threshold: 4.060639593991805,
                 false_matches: 39,
-                fmr: 9.774421391847531e-6,
+                fmr: 9.771974728169972e-6,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 1e-6,
-                threshold: 4.7161051712018365,
+                threshold: 4.600445090835416,
                 false_matches: 3,
-                fmr: 7.518785686036563e-7,
-                fnmr: 0.000500751126690035,
+                fmr: 7.516903637053825e-7,
+                fnmr: 0.0,
             },
         ],
     },
@@ -173,84 +173,84 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
         crease: ScoreCalibration {
             mated: 5997,
             non_mated: 7988004,
-            eer: 0.005169251292312823,
+            eer: 0.001167250291812573,
             points: [
                 Measured {
                     target_fmr: 0.01,
-                    threshold: 0.3490740740740741,
-                    false_matches: 79246,
-                    fmr: 0.009920625978654993,
-                    fnmr: 0.005169251292312823,
+                    threshold: 0.34814814814814815,
+                    false_matches: 78911,
+                    fmr: 0.009878688092795147,
+                    fnmr: 0.001167250291812573,
                 },
                 Measured {
                     target_fmr: 0.001,
-                    threshold: 0.3268876611418048,
-                    false_matches: 7695,
-                    fmr: 0.0009633194975866311,
-                    fnmr: 0.005502751375687844,
+                    threshold: 0.32634032634032634,
+                    false_matches: 7971,
+                    fmr: 0.0009978713080263856,
+                    fnmr: 0.001167250291812573,
                 },
                 Measured {
                     target_fmr: 0.0001,
-                    threshold: 0.30885780885780884,
-                    false_matches: 791,
-                    fmr: 9.902348571683239e-5,
-                    fnmr: 0.006836751709187927,
+                    threshold: 0.3078231292517007,
+                    false_matches: 795,
+                    fmr: 9.952423659277086e-5,
+                    fnmr: 0.001167250291812573,
                 },
                 Measured {
                     target_fmr: 1e-5,
-                    threshold: 0.2938034188034188,
+                    threshold: 0.2924731182795699,
                     false_matches: 78,
                     fmr: 9.76464208080016e-6,
-                    fnmr: 0.009338002334500583,
+                    fnmr: 0.0021677505419376354,
                 },
                 Measured {
                     target_fmr: 1e-6,
-                    threshold: 0.2814625850340136,
-                    false_matches: 5,
-                    fmr: 6.259385949230871e-7,
-                    fnmr: 0.01200600300150075,
+                    threshold: 0.27416173570019725,
+                    false_matches: 7,
+                    fmr: 8.763140328923221e-7,
+                    fnmr: 0.007003501750875438,
                 },
             ],
         },
         vein: ScoreCalibration {
-            mated: 5986,
-            non_mated: 7972029,
-            eer: 0.003007016371533578,
+            mated: 5988,
+            non_mated: 7976022,
+            eer: 0.0017354019633968156,
             points: [
                 Measured {
                     target_fmr: 0.01,
                     threshold: 0.3697916666666667,
-                    false_matches: 78484,
-                    fmr: 0.009844921537540819,
-                    fnmr: 0.0026729034413631807,
+                    false_matches: 79306,
+                    fmr: 0.009943051812043647,
+                    fnmr: 0.001169004676018704,
                 },
                 Measured {
                     target_fmr: 0.001,
                     threshold: 0.34566326530612246,
-                    false_matches: 7742,
-                    fmr: 0.0009711454888084326,
-                    fnmr: 0.004009355162044771,
+                    false_matches: 7888,
+                    fmr: 0.000988964172867126,
+                    fnmr: 0.0021710086840347363,
                 },
                 Measured {
                     target_fmr: 0.0001,
                     threshold: 0.3244047619047619,
-                    false_matches: 785,
-                    fmr: 9.84692855482588e-5,
-                    fnmr: 0.007350484463748747,
+                    false_matches: 766,
+                    fmr: 9.603784944424677e-5,
+                    fnmr: 0.0035070140280561123,
                 },
                 Measured {
                     target_fmr: 1e-5,
-                    threshold: 0.3055555555555556,
+                    threshold: 0.3038194444444444,
                     false_matches: 79,
-                    fmr: 9.909647844984006e-6,
-                    fnmr: 0.015703307718008687,
+                    fmr: 9.904686822578974e-6,
+                    fnmr: 0.00985303941215765,
                 },
                 Measured {
                     target_fmr: 1e-6,
-                    threshold: 0.2899305555555556,
+                    threshold: 0.28296703296703296,
                     false_matches: 7,
-                    fmr: 8.780700622137726e-7,
-                    fnmr: 0.02923488138990979,
+                    fmr: 8.776304779500357e-7,
+                    fnmr: 0.035738142952571814,
                 },
             ],
         },

@@ -90,31 +90,32 @@ pub const DEFAULT_CONSISTENCY_PAIR_FMR: f64 = 1e-4;
 
 impl Default for EnrolmentConfig {
     /// 3–5 captures. The consistency bounds are the capture-pair distances at a single-pair FMR
-    /// of [`DEFAULT_CONSISTENCY_PAIR_FMR`] (1e-4) in [`CALIBRATION`] (7.9 M non-mated and ~5 900
-    /// mated capture pairs per modality): **crease 0.4048, vein 0.3244** (16 × 16 vein grid).
+    /// of [`DEFAULT_CONSISTENCY_PAIR_FMR`] (1e-4) in [`CALIBRATION`] (8.0 M non-mated and ~6 000
+    /// mated capture pairs per modality): **crease 0.3078, vein 0.3244** (crease codes v2 and
+    /// vein codes on 16 × 16 grids).
     ///
-    /// What that means, measured on the calibration set (989 / 981 identities whose three
+    /// What that means, measured on the calibration set (999 / 996 identities whose three
     /// enrolment captures were all acquired; `cargo run --release --features synth --example
     /// calibrate`, key `consistency` of `testdata/calibration/calibration.json`):
     ///
     /// | bound | pair FMR | pair FNMR | genuine enrolments refused |
     /// |---|---|---|---|
-    /// | crease 0.40 (first default: smallest non-mated of a 30-person set) | 3.4e-5 | 1.85 % | 33 of 989 (3.3 %) |
-    /// | **crease 0.4048 (pair FMR 1e-4)** | 1.0e-4 | 1.76 % | 32 of 989 (3.2 %) |
-    /// | crease 0.4284 (pair FMR 1e-2) | 1.0e-2 | 1.33 % | 22 of 989 (2.2 %) |
-    /// | vein 0.3049 (pair FMR 1e-5) | 9.5e-6 | 1.38 % | 26 of 981 (2.7 %) |
-    /// | **vein 0.3244 (pair FMR 1e-4)** | 9.9e-5 | 0.54 % | 10 of 981 (1.0 %) |
-    /// | vein 0.3698 (pair FMR 1e-2) | 9.9e-3 | 0.25 % | 4 of 981 (0.4 %) |
+    /// | crease 0.2742 (pair FMR 1e-6) | 8.8e-7 | 0.70 % | 18 of 999 (1.8 %) |
+    /// | crease 0.2925 (pair FMR 1e-5) | 9.8e-6 | 0.22 % | 6 of 999 (0.6 %) |
+    /// | **crease 0.3078 (pair FMR 1e-4)** | 1.0e-4 | 0.12 % | 3 of 999 (0.3 %) |
+    /// | crease 0.3481 (pair FMR 1e-2) | 9.9e-3 | 0.12 % | 3 of 999 (0.3 %) |
+    /// | vein 0.3038 (pair FMR 1e-5) | 9.9e-6 | 0.99 % | 21 of 996 (2.1 %) |
+    /// | **vein 0.3244 (pair FMR 1e-4)** | 9.6e-5 | 0.35 % | 7 of 996 (0.7 %) |
+    /// | vein 0.3698 (pair FMR 1e-2) | 9.9e-3 | 0.12 % | 3 of 996 (0.3 %) |
     ///
     /// Why 1e-4: an enrolment that mixes in a capture of another person passes only if that
     /// capture matches each of the others within the bound, so it slips through with
     /// probability ≤ the pair FMR (1e-4); a tenfold stricter vein bound (pair FMR 1e-5) would
-    /// refuse 16 more genuine enrolments per thousand. Loosening further barely helps the
-    /// genuine side: even at pair FMR 1e-2, 0.25–1.3 % of the genuine
-    /// capture pairs stay above the bound — they are captures whose ROI was misplaced
-    /// (distance ≈ non-mated), which are poor references anyway, so asking for a retake is the
-    /// right answer for them. A refused enrolment is retaken (the error names the pair), not
-    /// lost.
+    /// refuse 14 more genuine enrolments per thousand. Loosening further barely helps the
+    /// genuine side: even at pair FMR 1e-2, 0.12 % of the genuine capture pairs stay above the
+    /// bound — they are captures whose ROI was misplaced (distance ≈ non-mated), which are
+    /// poor references anyway, so asking for a retake is the right answer for them. A refused
+    /// enrolment is retaken (the error names the pair), not lost.
     fn default() -> Self {
         let bound = |s: &ScoreCalibration| {
             s.point_for(DEFAULT_CONSISTENCY_PAIR_FMR)
@@ -135,17 +136,17 @@ impl Default for EnrolmentConfig {
 /// non-mated and 180 mated capture pairs (shift window ±2 cells); fused scores from 870
 /// non-mated and 30 mated probe-vs-enrolment comparisons (3 references each).
 pub(crate) mod measured {
-    /// Crease non-mated distances (crease codes v2, 16 × 16 grid): mean 0.4118, std 0.0249
-    /// (mated mean 0.1753, std 0.0438).
-    pub(crate) const CREASE_MEAN: f64 = 0.4118;
-    pub(crate) const CREASE_STD: f64 = 0.0249;
-    /// Vein non-mated distances (16 × 16 vein grid): mean 0.4322, std 0.0239 (mated mean
-    /// 0.2133, std 0.0372).
-    pub(crate) const VEIN_MEAN: f64 = 0.4322;
-    pub(crate) const VEIN_STD: f64 = 0.0239;
-    /// w ∝ d′: crease d′ = 6.645, vein d′ = 7.009.
-    pub(crate) const CREASE_WEIGHT: f64 = 0.4867;
-    pub(crate) const VEIN_WEIGHT: f64 = 0.5133;
+    /// Crease non-mated distances (crease codes v2, 16 × 16 grid): mean 0.4105, std 0.0253
+    /// (mated mean 0.1745, std 0.0441).
+    pub(crate) const CREASE_MEAN: f64 = 0.4105;
+    pub(crate) const CREASE_STD: f64 = 0.0253;
+    /// Vein non-mated distances (16 × 16 vein grid): mean 0.4329, std 0.0236 (mated mean
+    /// 0.2137, std 0.0378).
+    pub(crate) const VEIN_MEAN: f64 = 0.4329;
+    pub(crate) const VEIN_STD: f64 = 0.0236;
+    /// w ∝ d′: crease d′ = 6.566, vein d′ = 6.947.
+    pub(crate) const CREASE_WEIGHT: f64 = 0.4859;
+    pub(crate) const VEIN_WEIGHT: f64 = 0.5141;
 }
 
 /// Impostor-centred z-normalisation parameters and weight of one modality (ALGORITHMS.md §5.1):
@@ -194,32 +195,31 @@ impl ModalityFusion {
 /// # Why this rule
 ///
 /// Measured on the calibration set (1 000 synthetic identities × 4 captures through the default
-/// pipeline, 3 964 mated and 3 960 036 non-mated probe-vs-enrolment comparisons with both
+/// pipeline, 3 995 mated and 3 991 005 non-mated probe-vs-enrolment comparisons with both
 /// modalities compared; parameters of [`FusionConfig::default`], fitted on other identities;
 /// `cargo run --release --features synth --example calibrate`, key `fusion_rules` of
 /// `testdata/calibration/calibration.json`):
 ///
 /// | rule | EER | FNMR @ FMR 1e-3 | 1e-4 | 1e-5 | 1e-6 |
 /// |---|---|---|---|---|---|
-/// | crease alone | 0.404 % | 0.404 % | 0.404 % | 0.404 % | 0.404 % |
-/// | vein alone | 0.177 % | 0.177 % | 0.227 % | 0.404 % | 0.706 % |
-/// | **z-score sum, weights ∝ d′ (this rule)** | **0.025 %** | **0.025 %** | **0.025 %** | **0.025 %** | **0.101 %** |
-/// | z-score sum, equal weights | 0.025 % | 0.025 % | 0.025 % | 0.076 % | 0.227 % |
-/// | max of the z-scores (either modality) | 0.010 % | 0.000 % | 0.000 % | 0.025 % | 0.025 % |
-/// | min of the z-scores (both modalities) | 0.505 % | 0.505 % | 0.555 % | 0.580 % | 0.580 % |
-/// | mean of the raw distances | 0.025 % | 0.025 % | 0.025 % | 0.025 % | 0.025 % |
+/// | crease alone | 0.050 % | 0.050 % | 0.050 % | 0.075 % | 0.100 % |
+/// | vein alone | 0.075 % | 0.050 % | 0.075 % | 0.175 % | 0.350 % |
+/// | **z-score sum, weights ∝ d′ (this rule)** | **0.000 %** | **0.000 %** | **0.000 %** | **0.000 %** | **0.000 %** |
+/// | z-score sum, equal weights | 0.000 % | 0.000 % | 0.000 % | 0.000 % | 0.000 % |
+/// | max of the z-scores (either modality) | 0.000 % | 0.000 % | 0.000 % | 0.000 % | 0.000 % |
+/// | min of the z-scores (both modalities) | 0.075 % | 0.075 % | 0.075 % | 0.100 % | 0.100 % |
+/// | mean of the raw distances | 0.000 % | 0.000 % | 0.000 % | 0.000 % | 0.000 % |
 ///
-/// Fusion removes nearly all the error of either modality alone (1 of 3 964 mated comparisons
-/// rejected at FMR 1e-5, against 16 for crease alone and 16 for vein alone). At FMR 1e-6 the
-/// max rule and the mean of raw distances reject 1 mated comparison, the weighted sum 4 (0.1 %):
-/// the 16 × 16 vein code's wider non-mated tail pushes the sum's 1e-6 threshold up. (An
-/// earlier measurement with the 32 × 32 vein code had all sum and max rules within one error.)
+/// Fusion removes all the error of either modality alone on this set (0 of 3 995 mated
+/// comparisons rejected even at FMR 1e-6, against 4 for crease alone and 14 for vein alone),
+/// so the sum, max and mean rules tie here; the choice rests on what they mean. (With the
+/// previous crease codes and ROI detector the weighted sum rejected 4 at 1e-6 and equal
+/// weights 9: the d′ weights were better where the rules differed.)
 /// The sum is kept because it needs **both** modalities' evidence: under the max rule one
 /// modality alone can accept (its FMR adds up with the other's, and a presentation attack on
 /// the easier modality — a printed palm photo for creases — would be enough), while the sum
-/// makes the hard-to-spoof vein score count in every decision. The min rule loses badly: a
-/// capture with a misplaced ROI in one modality sinks the comparison. The d′ weights (0.466 /
-/// 0.534) beat equal weights at FMR ≤ 1e-5 (1 and 4 fewer errors at 1e-5 and 1e-6).
+/// makes the hard-to-spoof vein score count in every decision. The min rule loses: a capture
+/// with a misplaced ROI in one modality sinks the comparison. Weights ∝ d′ (0.486 / 0.514).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FusionConfig {
