@@ -119,6 +119,8 @@ fn geometry() -> impl Strategy<Value = Geometry> {
         1 => Just(Geometry::DEFAULT),
         1 => Just(Geometry::new(32, 32, 6).unwrap()),
         1 => Just(Geometry::new(16, 16, 3).unwrap()),
+        1 => Just(Geometry::new(16, 16, 4).unwrap()),
+        1 => Just(Geometry::new(16, 16, 6).unwrap()),
         1 => Just(Geometry::new(16, 32, 3).unwrap()),
         1 => Just(Geometry::new(9, 7, 3).unwrap()),
     ]
@@ -320,6 +322,8 @@ fn fast_path_geometry() -> impl Strategy<Value = Geometry> {
         1 => Just(Geometry::new(16, 32, 3).unwrap()),
         1 => Just(Geometry::new(16, 32, 8).unwrap()),
         1 => Just(Geometry::new(16, 16, 3).unwrap()),
+        1 => Just(Geometry::new(16, 16, 4).unwrap()),
+        1 => Just(Geometry::new(16, 16, 6).unwrap()),
         1 => Just(Geometry::new(64, 64, 3).unwrap()),
         1 => (1u16..=20, 1u16..=40, 1u8..=4).prop_map(|(r, c, p)| Geometry::new(r, c, p).unwrap()),
     ]

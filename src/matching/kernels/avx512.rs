@@ -1099,11 +1099,12 @@ pub(crate) unsafe fn best_default_previous(
 // ---------------------------------------------------------------------------------------------
 
 /// Whether [`best_quarter`] covers this layout: four words per plane (padded to eight in the
-/// probe variants), three or six planes, at most [`MAX_GROUPS`] groups of shifts.
+/// probe variants), three, four or six planes (CompCode, maximum-curvature vein, BOCV), at most
+/// [`MAX_GROUPS`] groups of shifts.
 pub(crate) fn has_quarter(layout: &Layout) -> bool {
     layout.words == 4
         && layout.padded == 8
-        && matches!(layout.planes, 3 | 6)
+        && matches!(layout.planes, 3 | 4 | 6)
         && layout.shifts.div_ceil(8) <= MAX_GROUPS
 }
 
@@ -1127,6 +1128,14 @@ unsafe fn best_quarter(
             return select(&t, n, required, true);
         }
         let (t, n) = unsafe { totals_quarter::<3, MAX_GROUPS>(layout, variants, code, mask) };
+        return select(&t, n, required, true);
+    }
+    if layout.planes == 4 {
+        if layout.shifts.div_ceil(8) == 4 {
+            let (t, n) = unsafe { totals_quarter::<4, 4>(layout, variants, code, mask) };
+            return select(&t, n, required, true);
+        }
+        let (t, n) = unsafe { totals_quarter::<4, MAX_GROUPS>(layout, variants, code, mask) };
         return select(&t, n, required, true);
     }
     let (t, n) = unsafe { totals_quarter::<6, MAX_GROUPS>(layout, variants, code, mask) };
