@@ -1138,6 +1138,10 @@ unsafe fn best_quarter(
         let (t, n) = unsafe { totals_quarter::<4, MAX_GROUPS>(layout, variants, code, mask) };
         return select(&t, n, required, true);
     }
+    if layout.shifts.div_ceil(8) == 4 {
+        let (t, n) = unsafe { totals_quarter::<6, 4>(layout, variants, code, mask) };
+        return select(&t, n, required, true);
+    }
     let (t, n) = unsafe { totals_quarter::<6, MAX_GROUPS>(layout, variants, code, mask) };
     select(&t, n, required, true)
 }
