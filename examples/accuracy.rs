@@ -12,29 +12,24 @@
 //! involved in the most mated pairs rejected at its EER threshold, with their ROI corner error.
 //! `examples/vein_lab.rs` caches ROIs once and measures extractor variants in seconds.
 //!
-//! Measured 2026-12-04 after the visible-light ROI fixes (local-contrast segmentation cut,
-//! skin-mask hand-side cues) with the vein codes on the 16 × 16 grid (200 × 10, all pairs,
-//! evaluation split = identities 100..200: 4 500 mated / 495 000 non-mated pairs before FTA
-//! exclusions; 99 s on 2 idle cores), `--roi detected`:
+//! Measured 2026-12-05 with the crease codes v2 (16 × 16 grid) and the ROI valley and
+//! segmentation fixes (200 × 10, all pairs, evaluation split = identities 100..200: 4 500
+//! mated / 495 000 non-mated pairs before FTA exclusions; 68 s on 2 idle cores), `--roi
+//! detected`, ground-truth ROIs (`--roi truth`) in brackets:
 //!
 //! | extractor | EER | FNMR@FMR=1e-3 | FNMR@FMR=1e-4 | mated d | non-mated d |
 //! |---|---|---|---|---|---|
-//! | CompCode | 1.127 % | 1.498 % | 1.989 % | 0.2639 ± 0.0558 | 0.4617 ± 0.0119 |
-//! | BOCV | 1.051 % | 1.162 % | 1.475 % | 0.2352 ± 0.0571 | 0.4595 ± 0.0119 |
-//! | DOC | 1.252 % | 1.654 % | 2.257 % | 0.3097 ± 0.0476 | 0.4692 ± 0.0102 |
-//! | MaxCurvature | 0.270 % | 0.315 % | 0.451 % | 0.2167 ± 0.0389 | 0.4327 ± 0.0235 |
-//! | VeinBOCV | 0.333 % | 0.338 % | 0.541 % | 0.1903 ± 0.0479 | 0.4178 ± 0.0192 |
-//! | fused BOCV+MaxCurvature | 0.045 % | 0.000 % | 0.113 % | (z-scores) | (z-scores) |
-//! | fused all five | 0.067 % | 0.045 % | 0.113 % | (z-scores) | (z-scores) |
+//! | CompCode | 0.097 % (0.089 %) | 0.089 % | 0.489 % | 0.2020 ± 0.0508 | 0.4075 ± 0.0252 |
+//! | BOCV | 0.010 % (0.067 %) | 0.000 % | 0.000 % | 0.1760 ± 0.0454 | 0.4070 ± 0.0239 |
+//! | DOC | 0.141 % (0.133 %) | 0.222 % | 0.756 % | 0.2529 ± 0.0484 | 0.4244 ± 0.0210 |
+//! | MaxCurvature | 0.178 % (0.033 %) | 0.201 % | 0.223 % | 0.2151 ± 0.0378 | 0.4328 ± 0.0236 |
+//! | VeinBOCV | 0.156 % (0.044 %) | 0.156 % | 0.223 % | 0.1889 ± 0.0462 | 0.4185 ± 0.0192 |
+//! | fused BOCV+MaxCurvature | 0.000 % (0.022 %) | 0.000 % | 0.000 % | (z-scores) | (z-scores) |
+//! | fused all five | 0.000 % (0.022 %) | 0.000 % | 0.000 % | (z-scores) | (z-scores) |
 //!
-//! With the generator's ground-truth ROI (`vein_lab -- eval FILE --roi truth`): BOCV 0.27 %,
-//! MaxCurvature 0.033 %, VeinBOCV 0.044 %. Both vein codes meet the issue-7 target (≤ 0.5 %
-//! alone) and so does fusion (≤ 0.1 %); the crease codes do not (target 0.5 %). The ROI stage
-//! dominates what is left: 11 of the 12 mated pairs MaxCurvature rejects at its EER threshold
-//! involve one of two NIR captures whose index–middle valley is placed 34–35 px too far into
-//! the finger gap (id115_s5, id190_s0), and 21 of the 47 BOCV rejects involve a visible ROI
-//! more than 10 % of its side off (e.g. id127_s5/s9: the ring–little valley slides sideways on
-//! a flat gap floor; id145_s6: converging fingers touch; id172_s5: strong defocus) — `--list 10`.
+//! Every row meets the issue-7 targets (≤ 0.5 % alone, ≤ 0.1 % fused). What is left is ROI
+//! placement under NIR: 7 of the 8 mated pairs MaxCurvature rejects at its EER threshold involve
+//! one capture whose NIR ROI is 37 % of its side off (id115_s5) — `--list 10`.
 //! Reusing the visible ROI for NIR (`--roi visible-for-nir`) makes the two bands' ROI errors
 //! identical, so fusion no longer helps; independent detection (the default) decorrelates them.
 

@@ -30,13 +30,20 @@
 //! **BOCV** for creases, by measured EER on the full synthetic pipeline (issue 7 item 5: 200
 //! identities × 10 captures, evaluation split = identities 100..200, all pairs, ROIs from
 //! [`FullHandDetector`](crate::roi::FullHandDetector) on the visible frame; ground-truth ROIs in
-//! brackets):
+//! brackets). The variants below were chosen with the ROI detector of 2026-12-04 (first
+//! table); the second table is the same set after the ROI valley fixes of 2026-12-05:
 //!
-//! | crease code (version 2: 16×16 grid, [`GaborParams::CREASE`]) | EER | FNMR@FMR=1e-3 | FNMR@FMR=1e-4 | mated d | non-mated d | d′ |
+//! | crease code (version 2: 16×16 grid, [`GaborParams::CREASE`]), 2026-12-04 ROIs | EER | FNMR@FMR=1e-3 | FNMR@FMR=1e-4 | mated d | non-mated d | d′ |
 //! |---|---|---|---|---|---|---|
 //! | **BOCV** | **0.201 %** (0.067 %) | 0.201 % | 0.358 % | 0.178 ± 0.047 | 0.408 ± 0.024 | 6.18 |
 //! | CompCode | 0.402 % (0.089 %) | 0.559 % | 1.006 % | 0.203 ± 0.052 | 0.408 ± 0.025 | 5.01 |
 //! | DOC | 0.443 % (0.133 %) | 0.693 % | 1.073 % | 0.253 ± 0.049 | 0.425 ± 0.021 | 4.52 |
+//!
+//! | crease code v2, 2026-12-05 ROIs | EER | FNMR@FMR=1e-3 | FNMR@FMR=1e-4 | mated d | non-mated d | d′ |
+//! |---|---|---|---|---|---|---|
+//! | **BOCV** | **0.010 %** (0.067 %) | 0.000 % | 0.000 % | 0.176 ± 0.045 | 0.407 ± 0.024 | 6.37 |
+//! | CompCode | 0.097 % (0.089 %) | 0.089 % | 0.489 % | 0.202 ± 0.051 | 0.408 ± 0.025 | 5.12 |
+//! | DOC | 0.141 % (0.133 %) | 0.222 % | 0.756 % | 0.253 ± 0.048 | 0.424 ± 0.021 | 4.60 |
 //!
 //! The version-1 codes (32×32 grid of 4-px cells at the published scale
 //! [`GaborParams::CREASE_PUBLISHED`]) reached BOCV 1.051 % (0.267 %), CompCode 1.127 %, DOC
