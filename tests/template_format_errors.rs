@@ -456,6 +456,33 @@ fn non_zero_padding_in_a_code_plane_and_in_the_mask() {
     );
 }
 
+/// Templates of algorithm `id` at major version 1 are refused as a version mismatch
+/// ("re-enrol") naming `supported_major`; at the supported major they decode.
+fn assert_major_one_refused(id: u16, supported_major: u16) {
+    let err = with(|r| {
+        r.alg_id = id;
+        r.alg_major = 1;
+    })
+    .decode()
+    .unwrap_err();
+    assert_eq!(
+        err,
+        TemplateError::AlgorithmVersionMismatch {
+            algorithm: Algorithm::new(id, 1, 0),
+            supported_major
+        }
+    );
+    assert!(err.is_version_mismatch());
+    assert!(
+        with(|r| {
+            r.alg_id = id;
+            r.alg_major = supported_major;
+        })
+        .decode()
+        .is_ok()
+    );
+}
+
 /// Vein templates from before the 16 × 16 vein grid (algorithm major 1) are refused as a version
 /// mismatch ("re-enrol"), not compared as if they were the current code.
 #[test]
@@ -465,28 +492,7 @@ fn version_one_vein_templates_ask_for_re_enrolment() {
     };
     assert_eq!(VEIN_ALGORITHM_VERSION.0, 2);
     for id in [ALGORITHM_VEIN_MAX_CURVATURE, ALGORITHM_VEIN_BOCV] {
-        let err = with(|r| {
-            r.alg_id = id;
-            r.alg_major = 1;
-        })
-        .decode()
-        .unwrap_err();
-        assert_eq!(
-            err,
-            TemplateError::AlgorithmVersionMismatch {
-                algorithm: Algorithm::new(id, 1, 0),
-                supported_major: 2
-            }
-        );
-        assert!(err.is_version_mismatch());
-        assert!(
-            with(|r| {
-                r.alg_id = id;
-                r.alg_major = 2;
-            })
-            .decode()
-            .is_ok()
-        );
+        assert_major_one_refused(id, 2);
     }
 }
 
@@ -499,28 +505,7 @@ fn version_one_crease_templates_ask_for_re_enrolment() {
     };
     assert_eq!(CREASE_ALGORITHM_VERSION.0, 2);
     for id in [ALGORITHM_COMP_CODE, ALGORITHM_BOCV, ALGORITHM_DOC] {
-        let err = with(|r| {
-            r.alg_id = id;
-            r.alg_major = 1;
-        })
-        .decode()
-        .unwrap_err();
-        assert_eq!(
-            err,
-            TemplateError::AlgorithmVersionMismatch {
-                algorithm: Algorithm::new(id, 1, 0),
-                supported_major: 2
-            }
-        );
-        assert!(err.is_version_mismatch());
-        assert!(
-            with(|r| {
-                r.alg_id = id;
-                r.alg_major = 2;
-            })
-            .decode()
-            .is_ok()
-        );
+        assert_major_one_refused(id, 2);
     }
 }
 

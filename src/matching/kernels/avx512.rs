@@ -1121,29 +1121,26 @@ unsafe fn best_quarter(
     mask: &[u64],
     required: u32,
 ) -> Selector {
-    // SAFETY (both arms): same contract as this function; plane count matched.
-    if layout.planes == 3 {
-        if layout.shifts.div_ceil(8) == 4 {
-            let (t, n) = unsafe { totals_quarter::<3, 4>(layout, variants, code, mask) };
-            return select(&t, n, required, true);
-        }
-        let (t, n) = unsafe { totals_quarter::<3, MAX_GROUPS>(layout, variants, code, mask) };
-        return select(&t, n, required, true);
+    // Four groups of eight shifts (25–32 shifts, the default ±2 × ±2 window) get their own
+    // instance: fewer accumulators than `MAX_GROUPS`.
+    macro_rules! planes {
+        ($p:literal) => {{
+            // SAFETY: same contract as this function; plane count matched, group count checked.
+            if layout.shifts.div_ceil(8) == 4 {
+                let (t, n) = unsafe { totals_quarter::<$p, 4>(layout, variants, code, mask) };
+                select(&t, n, required, true)
+            } else {
+                let (t, n) =
+                    unsafe { totals_quarter::<$p, MAX_GROUPS>(layout, variants, code, mask) };
+                select(&t, n, required, true)
+            }
+        }};
     }
-    if layout.planes == 4 {
-        if layout.shifts.div_ceil(8) == 4 {
-            let (t, n) = unsafe { totals_quarter::<4, 4>(layout, variants, code, mask) };
-            return select(&t, n, required, true);
-        }
-        let (t, n) = unsafe { totals_quarter::<4, MAX_GROUPS>(layout, variants, code, mask) };
-        return select(&t, n, required, true);
+    match layout.planes {
+        3 => planes!(3),
+        4 => planes!(4),
+        _ => planes!(6),
     }
-    if layout.shifts.div_ceil(8) == 4 {
-        let (t, n) = unsafe { totals_quarter::<6, 4>(layout, variants, code, mask) };
-        return select(&t, n, required, true);
-    }
-    let (t, n) = unsafe { totals_quarter::<6, MAX_GROUPS>(layout, variants, code, mask) };
-    select(&t, n, required, true)
 }
 
 /// [`totals`] for four words per plane and `P` planes: per shift, `num + den · 2³²` in four
