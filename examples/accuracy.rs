@@ -13,15 +13,16 @@
 //! `examples/vein_lab.rs` caches ROIs once and measures extractor variants in seconds.
 //!
 //! Measured 2026-12-05 with the crease codes v2 (16 × 16 grid) and the ROI valley and
-//! segmentation fixes (200 × 10, all pairs, evaluation split = identities 100..200: 4 500
-//! mated / 495 000 non-mated pairs before FTA exclusions; 68 s on 2 idle cores), `--roi
+//! segmentation fixes and floor-vertex valleys (200 × 10, all pairs, evaluation split =
+//! identities 100..200: 4 500 mated / 495 000 non-mated pairs before FTA exclusions; 68–94 s
+//! on 2 cores), `--roi
 //! detected`, ground-truth ROIs (`--roi truth`) in brackets:
 //!
 //! | extractor | EER | FNMR@FMR=1e-3 | FNMR@FMR=1e-4 | mated d | non-mated d |
 //! |---|---|---|---|---|---|
-//! | CompCode | 0.097 % (0.089 %) | 0.089 % | 0.489 % | 0.2020 ± 0.0508 | 0.4075 ± 0.0252 |
-//! | BOCV | 0.010 % (0.067 %) | 0.000 % | 0.000 % | 0.1760 ± 0.0454 | 0.4070 ± 0.0239 |
-//! | DOC | 0.141 % (0.133 %) | 0.222 % | 0.756 % | 0.2529 ± 0.0484 | 0.4244 ± 0.0210 |
+//! | CompCode | 0.044 % (0.089 %) | 0.000 % | 0.244 % | 0.2008 ± 0.0512 | 0.4075 ± 0.0251 |
+//! | BOCV | 0.000 % (0.067 %) | 0.000 % | 0.000 % | 0.1744 ± 0.0456 | 0.4070 ± 0.0239 |
+//! | DOC | 0.047 % (0.133 %) | 0.022 % | 0.311 % | 0.2512 ± 0.0492 | 0.4246 ± 0.0209 |
 //! | MaxCurvature | 0.178 % (0.033 %) | 0.201 % | 0.223 % | 0.2151 ± 0.0378 | 0.4328 ± 0.0236 |
 //! | VeinBOCV | 0.156 % (0.044 %) | 0.156 % | 0.223 % | 0.1889 ± 0.0462 | 0.4185 ± 0.0192 |
 //! | fused BOCV+MaxCurvature | 0.000 % (0.022 %) | 0.000 % | 0.000 % | (z-scores) | (z-scores) |

@@ -31,7 +31,8 @@
 //! identities × 10 captures, evaluation split = identities 100..200, all pairs, ROIs from
 //! [`FullHandDetector`](crate::roi::FullHandDetector) on the visible frame; ground-truth ROIs in
 //! brackets). The variants below were chosen with the ROI detector of 2026-12-04 (first
-//! table); the second table is the same set after the ROI valley fixes of 2026-12-05:
+//! table); the second table is the same set after the ROI valley fixes of 2026-12-05 (edge
+//! cut segmentation, valleys on the hand's edge, floor-vertex valleys under visible light):
 //!
 //! | crease code (version 2: 16×16 grid, [`GaborParams::CREASE`]), 2026-12-04 ROIs | EER | FNMR@FMR=1e-3 | FNMR@FMR=1e-4 | mated d | non-mated d | d′ |
 //! |---|---|---|---|---|---|---|
@@ -41,9 +42,9 @@
 //!
 //! | crease code v2, 2026-12-05 ROIs | EER | FNMR@FMR=1e-3 | FNMR@FMR=1e-4 | mated d | non-mated d | d′ |
 //! |---|---|---|---|---|---|---|
-//! | **BOCV** | **0.010 %** (0.067 %) | 0.000 % | 0.000 % | 0.176 ± 0.045 | 0.407 ± 0.024 | 6.37 |
-//! | CompCode | 0.097 % (0.089 %) | 0.089 % | 0.489 % | 0.202 ± 0.051 | 0.408 ± 0.025 | 5.12 |
-//! | DOC | 0.141 % (0.133 %) | 0.222 % | 0.756 % | 0.253 ± 0.048 | 0.424 ± 0.021 | 4.60 |
+//! | **BOCV** | **0.000 %** (0.067 %) | 0.000 % | 0.000 % | 0.174 ± 0.046 | 0.407 ± 0.024 | 6.39 |
+//! | CompCode | 0.044 % (0.089 %) | 0.000 % | 0.244 % | 0.201 ± 0.051 | 0.408 ± 0.025 | 5.13 |
+//! | DOC | 0.047 % (0.133 %) | 0.022 % | 0.311 % | 0.251 ± 0.049 | 0.425 ± 0.021 | 4.59 |
 //!
 //! The version-1 codes (32×32 grid of 4-px cells at the published scale
 //! [`GaborParams::CREASE_PUBLISHED`]) reached BOCV 1.051 % (0.267 %), CompCode 1.127 %, DOC

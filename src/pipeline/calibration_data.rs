@@ -12,11 +12,11 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 ///
 /// | target FMR | crease alone | vein alone | crease + vein fused |
 /// |---|---|---|---|
-/// | 1e-2 | ≥ 2.811 (d ≤ 0.3394), 39412 false matches, FNMR 0.05 % | ≥ 3.084 (d ≤ 0.3601), 38659 false matches, FNMR 0.03 % | ≥ 2.268, 39910 false matches, FNMR 0.00 % |
-/// | 1e-3 | ≥ 3.641 (d ≤ 0.3184), 3958 false matches, FNMR 0.05 % | ≥ 4.075 (d ≤ 0.3367), 3876 false matches, FNMR 0.05 % | ≥ 2.931, 3990 false matches, FNMR 0.00 % |
-/// | 1e-4 | ≥ 4.299 (d ≤ 0.3017), 395 false matches, FNMR 0.05 % | ≥ 4.976 (d ≤ 0.3155), 391 false matches, FNMR 0.08 % | ≥ 3.527, 399 false matches, FNMR 0.00 % |
-/// | 1e-5 | ≥ 5.038 (d ≤ 0.2830), 37 false matches, FNMR 0.08 % | ≥ 5.837 (d ≤ 0.2951), 39 false matches, FNMR 0.18 % | ≥ 4.061, 39 false matches, FNMR 0.00 % |
-/// | 1e-6 | ≥ 5.701 (d ≤ 0.2663), 3 false matches, FNMR 0.10 % | ≥ 6.528 (d ≤ 0.2788), 3 false matches, FNMR 0.35 % | ≥ 4.600, 3 false matches, FNMR 0.00 % |
+/// | 1e-2 | ≥ 2.846 (d ≤ 0.3394), 39259 false matches, FNMR 0.05 % | ≥ 3.084 (d ≤ 0.3601), 38659 false matches, FNMR 0.03 % | ≥ 2.285, 39910 false matches, FNMR 0.00 % |
+/// | 1e-3 | ≥ 3.679 (d ≤ 0.3185), 3962 false matches, FNMR 0.05 % | ≥ 4.075 (d ≤ 0.3367), 3876 false matches, FNMR 0.05 % | ≥ 2.958, 3989 false matches, FNMR 0.00 % |
+/// | 1e-4 | ≥ 4.349 (d ≤ 0.3016), 398 false matches, FNMR 0.05 % | ≥ 4.976 (d ≤ 0.3155), 391 false matches, FNMR 0.08 % | ≥ 3.557, 399 false matches, FNMR 0.00 % |
+/// | 1e-5 | ≥ 5.069 (d ≤ 0.2836), 36 false matches, FNMR 0.08 % | ≥ 5.837 (d ≤ 0.2951), 39 false matches, FNMR 0.18 % | ≥ 4.089, 39 false matches, FNMR 0.00 % |
+/// | 1e-6 | ≥ 5.991 (d ≤ 0.2604), 3 false matches, FNMR 0.08 % | ≥ 6.528 (d ≤ 0.2788), 3 false matches, FNMR 0.35 % | ≥ 4.829, 3 false matches, FNMR 0.00 % |
 ///
 /// Counts (mated / non-mated) and EER: crease 3999 / 3995001, EER 0.050 %; vein 3996 / 3992004, EER 0.075 %; fused 3995 / 3991005, EER 0.000 %.
 ///
@@ -25,11 +25,11 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 ///
 /// | target FMR | crease | vein |
 /// |---|---|---|
-/// | 1e-2 | ≤ 0.3481, FNMR 0.12 % | ≤ 0.3698, FNMR 0.12 % |
+/// | 1e-2 | ≤ 0.3482, FNMR 0.12 % | ≤ 0.3698, FNMR 0.12 % |
 /// | 1e-3 | ≤ 0.3263, FNMR 0.12 % | ≤ 0.3457, FNMR 0.22 % |
 /// | 1e-4 | ≤ 0.3078, FNMR 0.12 % | ≤ 0.3244, FNMR 0.35 % |
-/// | 1e-5 | ≤ 0.2925, FNMR 0.22 % | ≤ 0.3038, FNMR 0.99 % |
-/// | 1e-6 | ≤ 0.2742, FNMR 0.70 % | ≤ 0.2830, FNMR 3.57 % |
+/// | 1e-5 | ≤ 0.2914, FNMR 0.20 % | ≤ 0.3038, FNMR 0.99 % |
+/// | 1e-6 | ≤ 0.2756, FNMR 0.43 % | ≤ 0.2830, FNMR 3.57 % |
 ///
 /// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v2.0; vein algorithm 512 v2.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 1 / 4000, vein 4 / 4000 captures (missing from that modality only).
 ///
@@ -50,38 +50,38 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.81051622948856,
-                false_matches: 39412,
-                fmr: 0.009865329195161653,
+                threshold: 2.846317541080657,
+                false_matches: 39259,
+                fmr: 0.009827031332407676,
                 fnmr: 0.0005001250312578145,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 3.641262119522989,
-                false_matches: 3958,
-                fmr: 0.0009907381750342492,
+                threshold: 3.6791880098653014,
+                false_matches: 3962,
+                fmr: 0.0009917394263480785,
                 fnmr: 0.0005001250312578145,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 4.298698838340782,
-                false_matches: 395,
-                fmr: 9.887356724065901e-5,
+                threshold: 4.348876793296297,
+                false_matches: 398,
+                fmr: 9.96245057260311e-5,
                 fnmr: 0.0005001250312578145,
             },
             Measured {
                 target_fmr: 1e-5,
-                threshold: 5.038044452760171,
-                false_matches: 37,
-                fmr: 9.26157465292249e-6,
+                threshold: 5.069130883871919,
+                false_matches: 36,
+                fmr: 9.011261824465124e-6,
                 fnmr: 0.0007501875468867217,
             },
             Measured {
                 target_fmr: 1e-6,
-                threshold: 5.70070397829595,
+                threshold: 5.991367861885789,
                 false_matches: 3,
                 fmr: 7.509384853720938e-7,
-                fnmr: 0.001000250062515629,
+                fnmr: 0.0007501875468867217,
             },
         ],
     },
@@ -130,39 +130,39 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
     fused: ScoreCalibration {
         mated: 3995,
         non_mated: 3991005,
-        eer: 0.0,
+        eer: 2.5056345456846083e-7,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.268184090310941,
+                threshold: 2.284667060871806,
                 false_matches: 39910,
                 fmr: 0.009999987471827272,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 2.9306494469777724,
-                false_matches: 3990,
-                fmr: 0.0009997481837281587,
+                threshold: 2.9579171562338225,
+                false_matches: 3989,
+                fmr: 0.0009994976202735903,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.0001,
-                threshold: 3.5266552054972378,
+                threshold: 3.5567415921463468,
                 false_matches: 399,
                 fmr: 9.997481837281587e-5,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 1e-5,
-                threshold: 4.060639593991805,
+                threshold: 4.089170156420799,
                 false_matches: 39,
                 fmr: 9.771974728169972e-6,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 1e-6,
-                threshold: 4.600445090835416,
+                threshold: 4.828529327779646,
                 false_matches: 3,
                 fmr: 7.516903637053825e-7,
                 fnmr: 0.0,
@@ -177,38 +177,38 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
             points: [
                 Measured {
                     target_fmr: 0.01,
-                    threshold: 0.34814814814814815,
-                    false_matches: 78911,
-                    fmr: 0.009878688092795147,
+                    threshold: 0.34823091247672255,
+                    false_matches: 79844,
+                    fmr: 0.009995488234607794,
                     fnmr: 0.001167250291812573,
                 },
                 Measured {
                     target_fmr: 0.001,
-                    threshold: 0.32634032634032634,
-                    false_matches: 7971,
-                    fmr: 0.0009978713080263856,
+                    threshold: 0.3263473053892216,
+                    false_matches: 7951,
+                    fmr: 0.0009953675536466932,
                     fnmr: 0.001167250291812573,
                 },
                 Measured {
                     target_fmr: 0.0001,
                     threshold: 0.3078231292517007,
-                    false_matches: 795,
-                    fmr: 9.952423659277086e-5,
+                    false_matches: 796,
+                    fmr: 9.964942431175547e-5,
                     fnmr: 0.001167250291812573,
                 },
                 Measured {
                     target_fmr: 1e-5,
-                    threshold: 0.2924731182795699,
-                    false_matches: 78,
-                    fmr: 9.76464208080016e-6,
-                    fnmr: 0.0021677505419376354,
+                    threshold: 0.29141716566866266,
+                    false_matches: 73,
+                    fmr: 9.138703485877073e-6,
+                    fnmr: 0.002001000500250125,
                 },
                 Measured {
                     target_fmr: 1e-6,
-                    threshold: 0.27416173570019725,
+                    threshold: 0.27564102564102566,
                     false_matches: 7,
                     fmr: 8.763140328923221e-7,
-                    fnmr: 0.007003501750875438,
+                    fnmr: 0.004335501083875271,
                 },
             ],
         },

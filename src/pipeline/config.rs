@@ -100,10 +100,10 @@ impl Default for EnrolmentConfig {
     ///
     /// | bound | pair FMR | pair FNMR | genuine enrolments refused |
     /// |---|---|---|---|
-    /// | crease 0.2742 (pair FMR 1e-6) | 8.8e-7 | 0.70 % | 18 of 999 (1.8 %) |
-    /// | crease 0.2925 (pair FMR 1e-5) | 9.8e-6 | 0.22 % | 6 of 999 (0.6 %) |
+    /// | crease 0.2756 (pair FMR 1e-6) | 8.8e-7 | 0.43 % | 11 of 999 (1.1 %) |
+    /// | crease 0.2914 (pair FMR 1e-5) | 9.1e-6 | 0.20 % | 5 of 999 (0.5 %) |
     /// | **crease 0.3078 (pair FMR 1e-4)** | 1.0e-4 | 0.12 % | 3 of 999 (0.3 %) |
-    /// | crease 0.3481 (pair FMR 1e-2) | 9.9e-3 | 0.12 % | 3 of 999 (0.3 %) |
+    /// | crease 0.3482 (pair FMR 1e-2) | 1.0e-2 | 0.12 % | 3 of 999 (0.3 %) |
     /// | vein 0.3038 (pair FMR 1e-5) | 9.9e-6 | 0.99 % | 21 of 996 (2.1 %) |
     /// | **vein 0.3244 (pair FMR 1e-4)** | 9.6e-5 | 0.35 % | 7 of 996 (0.7 %) |
     /// | vein 0.3698 (pair FMR 1e-2) | 9.9e-3 | 0.12 % | 3 of 996 (0.3 %) |
@@ -136,17 +136,17 @@ impl Default for EnrolmentConfig {
 /// non-mated and 180 mated capture pairs (shift window ±2 cells); fused scores from 870
 /// non-mated and 30 mated probe-vs-enrolment comparisons (3 references each).
 pub(crate) mod measured {
-    /// Crease non-mated distances (crease codes v2, 16 × 16 grid): mean 0.4105, std 0.0253
-    /// (mated mean 0.1745, std 0.0441).
-    pub(crate) const CREASE_MEAN: f64 = 0.4105;
-    pub(crate) const CREASE_STD: f64 = 0.0253;
+    /// Crease non-mated distances (crease codes v2, 16 × 16 grid): mean 0.4108, std 0.0251
+    /// (mated mean 0.1693, std 0.0492).
+    pub(crate) const CREASE_MEAN: f64 = 0.4108;
+    pub(crate) const CREASE_STD: f64 = 0.0251;
     /// Vein non-mated distances (16 × 16 vein grid): mean 0.4329, std 0.0236 (mated mean
     /// 0.2137, std 0.0378).
     pub(crate) const VEIN_MEAN: f64 = 0.4329;
     pub(crate) const VEIN_STD: f64 = 0.0236;
-    /// w ∝ d′: crease d′ = 6.566, vein d′ = 6.947.
-    pub(crate) const CREASE_WEIGHT: f64 = 0.4859;
-    pub(crate) const VEIN_WEIGHT: f64 = 0.5141;
+    /// w ∝ d′: crease d′ = 6.185, vein d′ = 6.947.
+    pub(crate) const CREASE_WEIGHT: f64 = 0.4710;
+    pub(crate) const VEIN_WEIGHT: f64 = 0.5290;
 }
 
 /// Impostor-centred z-normalisation parameters and weight of one modality (ALGORITHMS.md §5.1):
@@ -202,24 +202,24 @@ impl ModalityFusion {
 ///
 /// | rule | EER | FNMR @ FMR 1e-3 | 1e-4 | 1e-5 | 1e-6 |
 /// |---|---|---|---|---|---|
-/// | crease alone | 0.050 % | 0.050 % | 0.050 % | 0.075 % | 0.100 % |
+/// | crease alone | 0.050 % | 0.050 % | 0.050 % | 0.075 % | 0.075 % |
 /// | vein alone | 0.075 % | 0.050 % | 0.075 % | 0.175 % | 0.350 % |
 /// | **z-score sum, weights ∝ d′ (this rule)** | **0.000 %** | **0.000 %** | **0.000 %** | **0.000 %** | **0.000 %** |
 /// | z-score sum, equal weights | 0.000 % | 0.000 % | 0.000 % | 0.000 % | 0.000 % |
 /// | max of the z-scores (either modality) | 0.000 % | 0.000 % | 0.000 % | 0.000 % | 0.000 % |
-/// | min of the z-scores (both modalities) | 0.075 % | 0.075 % | 0.075 % | 0.100 % | 0.100 % |
-/// | mean of the raw distances | 0.000 % | 0.000 % | 0.000 % | 0.000 % | 0.000 % |
+/// | min of the z-scores (both modalities) | 0.075 % | 0.075 % | 0.100 % | 0.100 % | 0.100 % |
+/// | mean of the raw distances | 0.000 % | 0.000 % | 0.000 % | 0.000 % | 0.025 % |
 ///
 /// Fusion removes all the error of either modality alone on this set (0 of 3 995 mated
-/// comparisons rejected even at FMR 1e-6, against 4 for crease alone and 14 for vein alone),
-/// so the sum, max and mean rules tie here; the choice rests on what they mean. (With the
+/// comparisons rejected even at FMR 1e-6, against 3 for crease alone and 14 for vein alone),
+/// so the sum and max rules tie here (the mean of raw distances rejects 1 at 1e-6); the choice rests on what they mean. (With the
 /// previous crease codes and ROI detector the weighted sum rejected 4 at 1e-6 and equal
 /// weights 9: the d′ weights were better where the rules differed.)
 /// The sum is kept because it needs **both** modalities' evidence: under the max rule one
 /// modality alone can accept (its FMR adds up with the other's, and a presentation attack on
 /// the easier modality — a printed palm photo for creases — would be enough), while the sum
 /// makes the hard-to-spoof vein score count in every decision. The min rule loses: a capture
-/// with a misplaced ROI in one modality sinks the comparison. Weights ∝ d′ (0.486 / 0.514).
+/// with a misplaced ROI in one modality sinks the comparison. Weights ∝ d′ (0.471 / 0.529).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FusionConfig {
