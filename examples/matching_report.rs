@@ -7,6 +7,7 @@
 //! cargo run --release --example matching_report -- prefetch=2,16   # AVX-512 scan prefetch rows
 //! cargo run --release --example matching_report -- bursts   # 1:1 kernel over short bursts only
 //! cargo run --release --example matching_report -- 1to1     # the 1:1 section only
+//! cargo run --release --example matching_report -- shipped  # 1:N over the shipped 16×16 codes only
 //! cargo run --release --example matching_report -- no1to1 no1ton   # bandwidth section only
 //! ```
 //!
@@ -283,6 +284,64 @@ fn one_to_n(big: &Gallery, max_n: usize) {
     }
 }
 
+/// 1:N over the geometries the default extractors ship (crease BOCV 16×16×6, maximum-curvature
+/// vein 16×16×4): the gallery scan against the 1:1 rate of the same kernel on cache-resident
+/// references, per thread.
+fn shipped_one_to_n(max_n: usize) {
+    let cfg = MatchConfig::default();
+    let pools = pools();
+    println!();
+    println!(
+        "## 1:N search over the shipped geometries, 25 shifts, top-10, {}: scan rate vs the same geometry's 1:1 rate",
+        Backend::detect()
+    );
+    for (name, g) in [
+        ("16x16x6 (BOCV crease)", Geometry::new(16, 16, 6).unwrap()),
+        (
+            "16x16x4 (max-curvature vein)",
+            Geometry::new(16, 16, 4).unwrap(),
+        ),
+    ] {
+        let probe = bs::random_template(g, &mut Rng(3));
+        let m = Matcher::new(&probe, &cfg).unwrap();
+        let refs = bs::gallery(g, 1024, 11);
+        let mut one = || pass(&refs, 1, |c, k| bits(m.compare_words(c, k).unwrap()));
+        let t1 = interleaved(40, &mut [&mut one]);
+        let rate_1to1 = refs.len() as f64 / t1[0].1;
+        let big = bs::gallery(g, max_n, 99);
+        println!(
+            "  {name}: 1:1 {:.2} M/s per CPU-second; gallery row {} bytes, {} MB",
+            rate_1to1 / 1e6,
+            big.row_words() * 8,
+            big.memory_bytes() / 1_000_000
+        );
+        let mut n = 100_000;
+        while n <= max_n {
+            let small;
+            let gal = if n == big.len() {
+                &big
+            } else {
+                small = bs::prefix(&big, n);
+                &small
+            };
+            for (threads, pool) in &pools {
+                let mut scan = || {
+                    black_box(gal.search_in(pool, &m, 10).unwrap());
+                };
+                let t = interleaved(3, &mut [&mut scan]);
+                let per_thread = n as f64 / t[0].0 / *threads as f64;
+                println!(
+                    "    N = {n:>8}, {threads} thread(s): {:>7.2} ms wall, {:>5.2} M/s per thread = {:.0} % of the 1:1 rate",
+                    t[0].0 * 1e3,
+                    per_thread / 1e6,
+                    100.0 * per_thread / rate_1to1
+                );
+            }
+            n *= 10;
+        }
+    }
+}
+
 fn bandwidth(big: &Gallery) {
     let g = big.geometry();
     let probe = bs::random_template(g, &mut Rng(3));
@@ -352,6 +411,10 @@ fn main() {
         Backend::detect(),
         bs::prefetch_rows()
     );
+    if args.iter().any(|a| a == "shipped") {
+        shipped_one_to_n(if quick { 100_000 } else { 1_000_000 });
+        return;
+    }
     if args.iter().any(|a| a == "bursts") {
         bursts();
         return;
