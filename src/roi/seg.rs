@@ -1411,9 +1411,12 @@ mod timing {
              drop {t_drop:.0})"
         );
         if let Ok(hand) = segment(&small)
-            && let Ok(found) = find_landmarks(frame, &small, &hand, true)
+            && let Ok(found) =
+                find_landmarks(frame, &small, &hand, true, super::super::VALLEY_SPACING)
         {
-            let t_lm = time(n, || find_landmarks(frame, &small, &hand, true).is_ok());
+            let t_lm = time(n, || {
+                find_landmarks(frame, &small, &hand, true, super::super::VALLEY_SPACING).is_ok()
+            });
             let t_ref = time(n, || refine(frame, &small, &hand, &found));
             let lm = refine(frame, &small, &hand, &found);
             let t_ext = time(n, || extract(frame, &small, &hand, lm, 128));
