@@ -12,8 +12,8 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 ///
 /// | target FMR | crease alone | vein alone | crease + vein fused |
 /// |---|---|---|---|
-/// | 1e-2 | ≥ 2.846 (d ≤ 0.3394), 39259 false matches, FNMR 0.05 % | ≥ 3.084 (d ≤ 0.3601), 38659 false matches, FNMR 0.03 % | ≥ 2.285, 39910 false matches, FNMR 0.00 % |
-/// | 1e-3 | ≥ 3.679 (d ≤ 0.3185), 3962 false matches, FNMR 0.05 % | ≥ 4.075 (d ≤ 0.3367), 3876 false matches, FNMR 0.05 % | ≥ 2.958, 3989 false matches, FNMR 0.00 % |
+/// | 1e-2 | ≥ 2.846 (d ≤ 0.3394), 39254 false matches, FNMR 0.05 % | ≥ 3.084 (d ≤ 0.3601), 38664 false matches, FNMR 0.03 % | ≥ 2.285, 39909 false matches, FNMR 0.00 % |
+/// | 1e-3 | ≥ 3.679 (d ≤ 0.3185), 3964 false matches, FNMR 0.05 % | ≥ 4.075 (d ≤ 0.3367), 3877 false matches, FNMR 0.05 % | ≥ 2.958, 3991 false matches, FNMR 0.00 % |
 /// | 1e-4 | ≥ 4.349 (d ≤ 0.3016), 398 false matches, FNMR 0.05 % | ≥ 4.976 (d ≤ 0.3155), 391 false matches, FNMR 0.08 % | ≥ 3.557, 399 false matches, FNMR 0.00 % |
 /// | 1e-5 | ≥ 5.069 (d ≤ 0.2836), 36 false matches, FNMR 0.08 % | ≥ 5.837 (d ≤ 0.2951), 39 false matches, FNMR 0.18 % | ≥ 4.089, 39 false matches, FNMR 0.00 % |
 /// | 1e-6 | ≥ 5.991 (d ≤ 0.2604), 3 false matches, FNMR 0.08 % | ≥ 6.528 (d ≤ 0.2788), 3 false matches, FNMR 0.35 % | ≥ 4.829, 3 false matches, FNMR 0.00 % |
@@ -51,15 +51,15 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
             Measured {
                 target_fmr: 0.01,
                 threshold: 2.846317541080657,
-                false_matches: 39259,
-                fmr: 0.009827031332407676,
+                false_matches: 39254,
+                fmr: 0.00982577976826539,
                 fnmr: 0.0005001250312578145,
             },
             Measured {
                 target_fmr: 0.001,
                 threshold: 3.6791880098653014,
-                false_matches: 3962,
-                fmr: 0.0009917394263480785,
+                false_matches: 3964,
+                fmr: 0.0009922400520049933,
                 fnmr: 0.0005001250312578145,
             },
             Measured {
@@ -93,15 +93,15 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
             Measured {
                 target_fmr: 0.01,
                 threshold: 3.083938660209847,
-                false_matches: 38659,
-                fmr: 0.009684108532957382,
+                false_matches: 38664,
+                fmr: 0.009685361036712388,
                 fnmr: 0.00025025025025025025,
             },
             Measured {
                 target_fmr: 0.001,
                 threshold: 4.074801106883433,
-                false_matches: 3876,
-                fmr: 0.0009709409108808508,
+                false_matches: 3877,
+                fmr: 0.000971191411631852,
                 fnmr: 0.0005005005005005005,
             },
             Measured {
@@ -134,16 +134,16 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.284667060871806,
-                false_matches: 39910,
-                fmr: 0.009999987471827272,
+                threshold: 2.2847665527214334,
+                false_matches: 39909,
+                fmr: 0.009999736908372704,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 2.9579171562338225,
-                false_matches: 3989,
-                fmr: 0.0009994976202735903,
+                threshold: 2.9577260398401437,
+                false_matches: 3991,
+                fmr: 0.0009999987471827271,
                 fnmr: 0.0,
             },
             Measured {
@@ -178,15 +178,15 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
                 Measured {
                     target_fmr: 0.01,
                     threshold: 0.34823091247672255,
-                    false_matches: 79844,
-                    fmr: 0.009995488234607794,
+                    false_matches: 79816,
+                    fmr: 0.009991982978476225,
                     fnmr: 0.001167250291812573,
                 },
                 Measured {
                     target_fmr: 0.001,
                     threshold: 0.3263473053892216,
-                    false_matches: 7951,
-                    fmr: 0.0009953675536466932,
+                    false_matches: 7955,
+                    fmr: 0.0009958683045226317,
                     fnmr: 0.001167250291812573,
                 },
                 Measured {
@@ -215,20 +215,20 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
         vein: ScoreCalibration {
             mated: 5988,
             non_mated: 7976022,
-            eer: 0.0017354019633968156,
+            eer: 0.0017357006831469008,
             points: [
                 Measured {
                     target_fmr: 0.01,
                     threshold: 0.3697916666666667,
-                    false_matches: 79306,
-                    fmr: 0.009943051812043647,
+                    false_matches: 79318,
+                    fmr: 0.00994455632143442,
                     fnmr: 0.001169004676018704,
                 },
                 Measured {
                     target_fmr: 0.001,
                     threshold: 0.34566326530612246,
-                    false_matches: 7888,
-                    fmr: 0.000988964172867126,
+                    false_matches: 7891,
+                    fmr: 0.000989340300214819,
                     fnmr: 0.0021710086840347363,
                 },
                 Measured {
