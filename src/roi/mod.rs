@@ -871,15 +871,31 @@ fn locate(frame: &Frame, small: &Small) -> Result<(Hand, Found), RoiError> {
     })
 }
 
+/// Full-resolution value of the segmentation channel `ch` at `p` (frame px): the mean of four
+/// bilinear samples ±0.5 px around it (light denoising). `None` outside the frame.
+fn smoothed(frame: &Frame, ch: Channel, p: Point2<f32>) -> Option<f32> {
+    let mut s = 0.0;
+    for (dx, dy) in [(-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5)] {
+        s += bilinear(frame, ch, p.x + dx, p.y + dy)?;
+    }
+    Some(s / 4.0)
+}
+
+/// The two gaps between neighbouring valleys (small px), smaller first.
+fn valley_gaps(v: [(f32, f32); 3]) -> (f32, f32) {
+    let d = |a: (f32, f32), b: (f32, f32)| (a.0 - b.0).hypot(a.1 - b.1);
+    let (a, b) = (d(v[0], v[1]), d(v[1], v[2]));
+    (a.min(b), a.max(b))
+}
+
 /// Whether the final valleys are evenly spaced along the palm's top (the larger of the two
 /// gaps between neighbouring valleys at most [`EDGE_CUT_SPACING`] times the smaller). The
 /// landmark search checks this on its first-guess valleys; an edge-cut mask must also pass it
 /// on the final ones, because a cut that loses a thin little finger makes the thumb–index
 /// crotch look like a third valley, one and a half to two valley gaps from the next.
 fn even_valley_row(f: &Found) -> bool {
-    let d = |a: (f32, f32), b: (f32, f32)| (a.0 - b.0).hypot(a.1 - b.1);
-    let (a, b) = (d(f.valleys[0], f.valleys[1]), d(f.valleys[1], f.valleys[2]));
-    a.max(b) <= EDGE_CUT_SPACING * a.min(b)
+    let (small, large) = valley_gaps(f.valleys);
+    large <= EDGE_CUT_SPACING * small
 }
 
 /// The largest ratio of the two gaps between neighbouring first-guess valleys that a finger
@@ -955,14 +971,7 @@ fn fingers_at(
     let mut runs = circle_runs(small, hand, c, rho, m);
     let arc = std::f32::consts::TAU * rho / m as f32; // px per sample
     let f = small.f as f32;
-    // Full-resolution value of the segmentation channel (2×2 mean), frame px.
-    let value = |p: Point2<f32>| -> Option<f32> {
-        let mut s = 0.0;
-        for (dx, dy) in [(-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5)] {
-            s += bilinear(frame, hand.channel, p.x + dx, p.y + dy)?;
-        }
-        Some(s / 4.0)
-    };
+    let value = |p: Point2<f32>| smoothed(frame, hand.channel, p);
     split_pressed_fingers(&mut runs, m, rho, r, c, small, &value, hand.threshold);
     let finger_like = |run: &Run| {
         let wdt = run.len as f32 * arc;
@@ -1078,9 +1087,8 @@ fn fingers_at(
         if whi > 1.9 * wlo {
             return false;
         }
-        let dist = |a: (f32, f32), b: (f32, f32)| (a.0 - b.0).hypot(a.1 - b.1);
-        let (s01, s12) = (dist(vs[0].0, vs[1].0), dist(vs[1].0, vs[2].0));
-        if s01.max(s12) > spacing * s01.min(s12).max(0.5) {
+        let (small, large) = valley_gaps([vs[0].0, vs[1].0, vs[2].0]);
+        if large > spacing * small.max(0.5) {
             return false;
         }
         !strict || group.iter().all(persists)
@@ -1160,24 +1168,8 @@ fn fingers_at(
                     return None;
                 }
                 // Principal direction of the points, oriented from first to last.
-                let n = t.len() as f32;
-                let (mx, my) = t
-                    .iter()
-                    .fold((0.0, 0.0), |acc, p| (acc.0 + p.0 / n, acc.1 + p.1 / n));
-                let (mut sxx, mut sxy, mut syy) = (0.0f32, 0.0f32, 0.0f32);
-                for p in t {
-                    let (dx, dy) = (p.0 - mx, p.1 - my);
-                    sxx += dx * dx;
-                    sxy += dx * dy;
-                    syy += dy * dy;
-                }
-                let ang = 0.5 * (2.0 * sxy).atan2(sxx - syy);
-                let mut d = (ang.cos(), ang.sin());
                 let (f, l) = (t[0], t[t.len() - 1]);
-                if d.0 * (l.0 - f.0) + d.1 * (l.1 - f.1) < 0.0 {
-                    d = (-d.0, -d.1);
-                }
-                Some(d)
+                Some(principal_axis(t, (l.0 - f.0, l.1 - f.1)))
             })
             .collect();
         // At full resolution: the midline of each finger's proximal part, from its two edges.
@@ -1527,7 +1519,7 @@ fn finger_midline(
     let perp = Vector2::new(-a.y, a.x);
     let max_half = 0.6 * radius_px;
     let step = 0.5f32;
-    let mut mids: Vec<Point2<f32>> = Vec::with_capacity(SECTIONS);
+    let mut mids: Vec<(f32, f32)> = Vec::with_capacity(SECTIONS);
     let mut centre = Point2::new(p0.0, p0.1);
     for i in 0..SECTIONS {
         let s = 0.8 * radius_px * i as f32 / (SECTIONS - 1) as f32;
@@ -1558,28 +1550,36 @@ fn finger_midline(
             continue;
         }
         let m = c + perp * ((r - l) / 2.0);
-        mids.push(m);
+        mids.push((m.x, m.y));
         // Follow the finger: the next section is centred on this midpoint's line.
         centre = m - a * s;
     }
     if mids.len() < 3 {
         return None;
     }
-    let n = mids.len() as f32;
-    let mean = mids.iter().fold(Vector2::zeros(), |acc, p| acc + p.coords) / n;
+    Some(principal_axis(&mids, (a.x, a.y)))
+}
+
+/// The least-squares direction of `pts` (unit; the principal axis of their scatter about
+/// their mean), oriented so that it does not point against `towards`.
+fn principal_axis(pts: &[(f32, f32)], towards: (f32, f32)) -> (f32, f32) {
+    let n = pts.len() as f32;
+    let (sx, sy) = pts.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p.0, acc.1 + p.1));
+    let (mx, my) = (sx / n, sy / n);
     let (mut sxx, mut sxy, mut syy) = (0.0f32, 0.0f32, 0.0f32);
-    for p in &mids {
-        let d = p.coords - mean;
-        sxx += d.x * d.x;
-        sxy += d.x * d.y;
-        syy += d.y * d.y;
+    for p in pts {
+        let (dx, dy) = (p.0 - mx, p.1 - my);
+        sxx += dx * dx;
+        sxy += dx * dy;
+        syy += dy * dy;
     }
     let ang = 0.5 * (2.0 * sxy).atan2(sxx - syy);
-    let mut d = (ang.cos(), ang.sin());
-    if d.0 * a.x + d.1 * a.y < 0.0 {
-        d = (-d.0, -d.1);
+    let d = (ang.cos(), ang.sin());
+    if d.0 * towards.0 + d.1 * towards.1 < 0.0 {
+        (-d.0, -d.1)
+    } else {
+        d
     }
-    Some(d)
 }
 
 /// Splits circle runs that are two fingers pressed together: a run about twice as wide as the
@@ -1745,14 +1745,7 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
         } else {
             half
         };
-        let value = |p: Point2<f32>| -> Option<f32> {
-            // 2×2 mean of bilinear samples (light denoising at full resolution).
-            let mut s = 0.0;
-            for (dx, dy) in [(-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5)] {
-                s += bilinear(frame, hand.channel, p.x + dx, p.y + dy)?;
-            }
-            Some(s / 4.0)
-        };
+        let value = |p: Point2<f32>| smoothed(frame, hand.channel, p);
         let thr = hand.threshold;
         let mut depths: Vec<Option<f32>> = Vec::with_capacity((2 * wide + 1) as usize);
         // Whether the gap is narrower than the rays' fan just outside the valley (a V between
@@ -1835,19 +1828,7 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
 /// flat web from one capture to the next, too): the valley is the floor's middle. A rounded
 /// floor falls away on both sides of its deepest ray and keeps it.
 fn deepest_ray(depths: &[Option<f32>], centre: f32) -> Option<(f32, f32)> {
-    let (i, d) = depths
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| d.map(|d| (i, d)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
-    let near = |k: usize| depths[k].is_some_and(|dk| dk >= d - FLOOR_NOISE);
-    let (mut lo, mut hi) = (i, i);
-    while lo > 0 && near(lo - 1) {
-        lo -= 1;
-    }
-    while hi + 1 < depths.len() && near(hi + 1) {
-        hi += 1;
-    }
+    let Floor { i, d, lo, hi } = floor_span(depths, FLOOR_NOISE)?;
     if hi - lo >= 2 {
         let m = (lo + hi) / 2;
         let mut depth = depths[m].unwrap_or(d);
@@ -1877,6 +1858,52 @@ fn deepest_ray(depths: &[Option<f32>], centre: f32) -> Option<(f32, f32)> {
 /// of the rays within the noise of it wanders along the floor, while the fitted curve's
 /// vertex, the floor's deepest point, uses every ray on it.
 fn floor_vertex(depths: &[Option<f32>], centre: f32, tol: f32) -> Option<(f32, f32)> {
+    let Floor { lo, hi, .. } = floor_span(depths, tol)?;
+    if hi - lo < 4 {
+        return None;
+    }
+    // Fit depth = a x² + b x + c, x relative to the window's middle.
+    let xm = (lo + hi) as f64 / 2.0;
+    let mut m = [[0.0f64; 3]; 3];
+    let mut v = [0.0f64; 3];
+    for (k, dk) in depths.iter().enumerate().take(hi + 1).skip(lo) {
+        let x = k as f64 - xm;
+        let y = (*dk)? as f64;
+        let row = [x * x, x, 1.0];
+        for r in 0..3 {
+            for c in 0..3 {
+                m[r][c] += row[r] * row[c];
+            }
+            v[r] += row[r] * y;
+        }
+    }
+    let sol = nalgebra::Matrix3::from_fn(|r, c| m[r][c])
+        .lu()
+        .solve(&nalgebra::Vector3::from_fn(|r, _| v[r]))?;
+    let (a, b, c) = (sol[0], sol[1], sol[2]);
+    if a >= -1e-4 {
+        return None;
+    }
+    let xv = -b / (2.0 * a);
+    if xv.abs() > (hi - lo) as f64 / 2.0 {
+        return None;
+    }
+    Some(((xm + xv) as f32 - centre, (c - b * b / (4.0 * a)) as f32))
+}
+
+/// A fan's deepest ray and the rays contiguous with it that reach within a tolerance of it.
+struct Floor {
+    /// The deepest ray and its depth.
+    i: usize,
+    d: f32,
+    /// First and last ray of the span (inclusive).
+    lo: usize,
+    hi: usize,
+}
+
+/// The [`Floor`] of a fan of ray depths (`None`: the ray started inside the hand) with
+/// tolerance `tol`; `None` when no ray reached the hand.
+fn floor_span(depths: &[Option<f32>], tol: f32) -> Option<Floor> {
     let (i, d) = depths
         .iter()
         .enumerate()
@@ -1890,40 +1917,7 @@ fn floor_vertex(depths: &[Option<f32>], centre: f32, tol: f32) -> Option<(f32, f
     while hi + 1 < depths.len() && near(hi + 1) {
         hi += 1;
     }
-    if hi - lo < 4 {
-        return None;
-    }
-    // Fit depth = a x² + b x + c, x relative to the window's middle.
-    let fit = |lo: usize, hi: usize| -> Option<(f64, f64)> {
-        let xm = (lo + hi) as f64 / 2.0;
-        let mut m = [[0.0f64; 3]; 3];
-        let mut v = [0.0f64; 3];
-        for (k, dk) in depths.iter().enumerate().take(hi + 1).skip(lo) {
-            let x = k as f64 - xm;
-            let y = (*dk)? as f64;
-            let row = [x * x, x, 1.0];
-            for r in 0..3 {
-                for c in 0..3 {
-                    m[r][c] += row[r] * row[c];
-                }
-                v[r] += row[r] * y;
-            }
-        }
-        let sol = nalgebra::Matrix3::from_fn(|r, c| m[r][c])
-            .lu()
-            .solve(&nalgebra::Vector3::from_fn(|r, _| v[r]))?;
-        let (a, b, c) = (sol[0], sol[1], sol[2]);
-        if a >= -1e-4 {
-            return None;
-        }
-        let xv = -b / (2.0 * a);
-        if xv.abs() > (hi - lo) as f64 / 2.0 {
-            return None;
-        }
-        Some((xm + xv, c - b * b / (4.0 * a)))
-    };
-    let (x, depth) = fit(lo, hi)?;
-    Some((x as f32 - centre, depth as f32))
+    Some(Floor { i, d, lo, hi })
 }
 
 /// Rays whose depth is within this of the deepest (frame px: the noise of a ray's sub-pixel
@@ -1998,10 +1992,12 @@ fn edge_offset(
 /// is followed along a seam beyond the gap: in near-infrared frames only. Under visible light
 /// the palm's flexion creases are as dark as such a seam and run the same way from the finger
 /// bases (on a real phone photo the follower walked down the creases from an open gap), while
-/// NIR light passes the skin's surface and leaves the creases faint; there a narrow gap is
-/// followed only as a slit, background seen all along it (below the segmentation threshold,
-/// which skin, creased or not, is above). Fingers pressed together (no gap in the mask at all,
-/// split on the finger circle where a seam divides a double-width crossing) are followed under
+/// Whether a narrow gap may continue as a dark seam ([`follow_seam`] without `slit`): under NIR,
+/// where light passes the skin's surface and leaves the creases faint. Under visible light a
+/// narrow gap is followed only as a slit, background seen all along it (below the segmentation
+/// threshold, which skin, creased or not, is above), because a palm crease that starts at a
+/// valley is as dark as a seam. Fingers pressed together (no gap in the mask at all, split on
+/// the finger circle where a seam divides a double-width crossing) are followed as a seam under
 /// any light: without the seam there is no valley.
 fn follows_seams(frame: &Frame) -> bool {
     frame.spectrum().is_near_infrared()
