@@ -1564,7 +1564,9 @@ fn finger_midline(
 /// their mean), oriented so that it does not point against `towards`.
 fn principal_axis(pts: &[(f32, f32)], towards: (f32, f32)) -> (f32, f32) {
     let n = pts.len() as f32;
-    let (sx, sy) = pts.iter().fold((0.0, 0.0), |acc, p| (acc.0 + p.0, acc.1 + p.1));
+    let (sx, sy) = pts
+        .iter()
+        .fold((0.0, 0.0), |acc, p| (acc.0 + p.0, acc.1 + p.1));
     let (mx, my) = (sx / n, sy / n);
     let (mut sxx, mut sxy, mut syy) = (0.0f32, 0.0f32, 0.0f32);
     for p in pts {
