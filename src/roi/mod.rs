@@ -21,7 +21,10 @@
 //!    fingers) joins the hand at any threshold; when the landmarks of this mask fail the
 //!    strict checks, **edge-cut masks** are tried: pixels on strong edges are removed (a real
 //!    boundary shows as an edge even between equal brightnesses), the largest remaining piece
-//!    is kept and grown back by the edge band's width.
+//!    is kept and grown back by the edge band's width. Under visible light, **skin masks**
+//!    follow: the pixels at least 0.8 of the palm's median (a merged background object with
+//!    no strong edge is still dimmer than skin under the same light), grown back a few px into
+//!    the plain mask (the webs between the fingers are shaded below that level).
 //! 3. **Palm centre**: the maximum of the distance transform (centre and radius `R` of the
 //!    largest inscribed circle), so a wrist, forearm or sleeve does not pull it away.
 //! 4. **Fingers**: the mask is read along circles of radius 1.35–2.4 `R` around the centre;
@@ -517,6 +520,17 @@ const EDGE_CUT_SPACING: f32 = 1.5;
 const EDGE_CUTS: [(f32, usize); 2] = [(0.2, 3), (0.2, 2)];
 const MAX_HAND_FRACTION: f32 = 0.9;
 
+/// Under ambient (visible) light, a hand-mask pixel is skin when at least this fraction of the
+/// palm's median value in the segmentation channel.
+const SKIN_FRACTION: f32 = 0.8;
+
+/// The skin hypotheses of [`EdgeCuts::skin`], in the order tried: how far (small px) the skin
+/// mask grows back into the primary mask. Measured on synthetic gray frames
+/// (`roi_synth_accuracy 100 10 gray 180 400`): no growth acquires the frames but puts valleys
+/// 10–50 px off (FTA 0.9 → 0.2 %, valley p99 5.49 → 10.2 px: the webs are shaded below the skin
+/// level); 2 px: FTA 0.4 %, p99 6.08; 3 px: 0.5 %, 5.56; 3 then 1 px: 0.4 %, 5.56.
+const SKIN_GROWTH: [usize; 2] = [3, 1];
+
 /// The primary segmentation (the first hypothesis of [`segment_hypotheses`]).
 fn segment(small: &Small) -> Result<Hand, RoiError> {
     Ok(segment_hypotheses(small)?.0)
@@ -631,9 +645,11 @@ fn segment_hypotheses(small: &Small) -> Result<(Hand, EdgeCuts), RoiError> {
         return Err(no_hand(frac));
     }
     let primary = make_hand(mask.clone(), w, h, channel, t, eta as f32);
+    let palm = (primary.center, primary.radius);
     Ok((
         primary,
         EdgeCuts {
+            palm,
             blurred,
             mask,
             area,
@@ -679,6 +695,8 @@ fn make_hand(
 /// What the edge-cut hypotheses need from the primary segmentation; they are computed only
 /// when the primary mask fails the landmark checks.
 struct EdgeCuts {
+    /// The primary mask's palm centre and radius (small px).
+    palm: ((f32, f32), f32),
     blurred: Vec<u8>,
     /// The primary mask (before hole filling) and its area.
     mask: Vec<u8>,
@@ -699,9 +717,11 @@ impl EdgeCuts {
     /// Remove the pixels on strong edges (L1 Sobel gradient of a further σ ≈ 1.6 px
     /// smoothing, above a fraction of the hand/background contrast), keep the largest piece and
     /// grow it back into the primary mask by the edge band's half-width, for each of
-    /// [`EDGE_CUTS`]. Masks that do not differ from the primary (≥ 95 % of its area), repeat
-    /// an earlier one or leave the hand-size range are dropped.
-    fn hands(&self) -> Vec<Hand> {
+    /// [`EDGE_CUTS`]. Then, unless the frame is near-infrared (where the hand's brightness
+    /// falls off with distance from the reader's lamp), the skin hypotheses of [`SKIN_GROWTH`]
+    /// ([`EdgeCuts::skin`]). Masks that do not differ from the primary (≥ 95 % of its area),
+    /// repeat an earlier one or leave the hand-size range are dropped.
+    fn hands(&self, near_infrared: bool) -> Vec<Hand> {
         let (w, h) = (self.w, self.h);
         let smooth = seg::blur(&self.blurred, w, h);
         let grad = seg::gradient_l1(&smooth, w, h);
@@ -740,7 +760,71 @@ impl EdgeCuts {
                 ));
             }
         }
+        if !near_infrared {
+            for grow in SKIN_GROWTH {
+                if let Some(skin) = self.skin(grow)
+                    && !seen.contains(&skin.1)
+                {
+                    seen.push(skin.1);
+                    hyps.push(skin.0);
+                }
+            }
+        }
         hyps
+    }
+
+    /// A skin hypothesis (visible light only): the primary mask's pixels at least
+    /// [`SKIN_FRACTION`] of the median over the palm's inscribed disc, opened, largest piece,
+    /// grown back into the primary mask by `grow` small px (the shading at a hand's outline,
+    /// darkest in the webs between the fingers, falls below the skin level but not below
+    /// Otsu's threshold against a dark background). Under ambient light a background object
+    /// that merges with the hand at Otsu's threshold without a strong edge (a lit table top
+    /// behind the fingertips) is still clearly dimmer than skin. `None` when the mask does not
+    /// differ from the primary or leaves the hand-size range; else the hand and its area.
+    fn skin(&self, grow: usize) -> Option<(Hand, usize)> {
+        let (w, h) = (self.w, self.h);
+        let ((cx, cy), r) = self.palm;
+        let mut palm: Vec<u8> = Vec::new();
+        let (x0, x1) = ((cx - r).max(0.0) as usize, ((cx + r) as usize).min(w - 1));
+        let (y0, y1) = ((cy - r).max(0.0) as usize, ((cy + r) as usize).min(h - 1));
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let i = y * w + x;
+                if self.mask[i] != 0 && (x as f32 - cx).hypot(y as f32 - cy) <= r {
+                    palm.push(self.blurred[i]);
+                }
+            }
+        }
+        if palm.is_empty() {
+            return None;
+        }
+        let k = palm.len() / 2;
+        let level = SKIN_FRACTION * *palm.select_nth_unstable(k).1 as f32;
+        if level <= self.t as f32 {
+            return None;
+        }
+        let mut skin: Vec<u8> = self
+            .mask
+            .iter()
+            .zip(&self.blurred)
+            .map(|(&m, &v)| m & u8::from(v as f32 >= level))
+            .collect();
+        seg::open(&mut skin, w, h, self.r_open);
+        seg::largest_component(&mut skin, w, h);
+        if grow > 0 {
+            seg::dilate(&mut skin, w, h, grow);
+            for (s, &m) in skin.iter_mut().zip(&self.mask) {
+                *s &= m;
+            }
+            seg::open(&mut skin, w, h, self.r_open);
+        }
+        let area = seg::largest_component(&mut skin, w, h);
+        let frac = area as f32 / (w * h) as f32;
+        (area * 20 < self.area * 19 && (MIN_HAND_FRACTION..=MAX_HAND_FRACTION).contains(&frac))
+            .then(|| {
+                let hand = make_hand(skin, w, h, self.channel, self.t, self.separability);
+                (hand, area)
+            })
     }
 }
 
@@ -853,7 +937,7 @@ fn locate(frame: &Frame, small: &Small) -> Result<(Hand, Found), RoiError> {
             Err(n) => best_found = best_found.max(n),
         }
         if let Some(c) = cut_hands.take() {
-            hyps.extend(c.hands());
+            hyps.extend(c.hands(frame.spectrum().is_near_infrared()));
         }
         for strict in [true, false] {
             for i in usize::from(strict)..hyps.len() {
@@ -1234,8 +1318,6 @@ fn fingers_at(
     // thumb and thenar are often far dimmer than the palm centre) while the background stays
     // dark, so there the skin mask is the hand mask.
     let skin_hand = {
-        /// A hand-mask pixel is skin when at least this fraction of the palm's median value.
-        const SKIN_FRACTION: f32 = 0.8;
         let chan: &[u8] = match hand.channel {
             Channel::Cr => small.cr.as_deref().unwrap_or(&small.gray),
             Channel::Gray => &small.gray,
