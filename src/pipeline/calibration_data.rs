@@ -12,13 +12,13 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 ///
 /// | target FMR | crease alone | vein alone | crease + vein fused |
 /// |---|---|---|---|
-/// | 1e-2 | ≥ 2.846 (d ≤ 0.3394), 39254 false matches, FNMR 0.05 % | ≥ 3.084 (d ≤ 0.3601), 38664 false matches, FNMR 0.03 % | ≥ 2.285, 39909 false matches, FNMR 0.00 % |
-/// | 1e-3 | ≥ 3.679 (d ≤ 0.3185), 3964 false matches, FNMR 0.05 % | ≥ 4.075 (d ≤ 0.3367), 3877 false matches, FNMR 0.05 % | ≥ 2.958, 3991 false matches, FNMR 0.00 % |
+/// | 1e-2 | ≥ 2.846 (d ≤ 0.3394), 39252 false matches, FNMR 0.05 % | ≥ 3.084 (d ≤ 0.3601), 38663 false matches, FNMR 0.03 % | ≥ 2.285, 39920 false matches, FNMR 0.00 % |
+/// | 1e-3 | ≥ 3.679 (d ≤ 0.3185), 3964 false matches, FNMR 0.05 % | ≥ 4.075 (d ≤ 0.3367), 3877 false matches, FNMR 0.05 % | ≥ 2.958, 3992 false matches, FNMR 0.00 % |
 /// | 1e-4 | ≥ 4.349 (d ≤ 0.3016), 398 false matches, FNMR 0.05 % | ≥ 4.976 (d ≤ 0.3155), 391 false matches, FNMR 0.08 % | ≥ 3.557, 399 false matches, FNMR 0.00 % |
-/// | 1e-5 | ≥ 5.069 (d ≤ 0.2836), 36 false matches, FNMR 0.08 % | ≥ 5.837 (d ≤ 0.2951), 39 false matches, FNMR 0.18 % | ≥ 4.089, 39 false matches, FNMR 0.00 % |
-/// | 1e-6 | ≥ 5.991 (d ≤ 0.2604), 3 false matches, FNMR 0.08 % | ≥ 6.528 (d ≤ 0.2788), 3 false matches, FNMR 0.35 % | ≥ 4.829, 3 false matches, FNMR 0.00 % |
+/// | 1e-5 | ≥ 5.069 (d ≤ 0.2836), 36 false matches, FNMR 0.07 % | ≥ 5.837 (d ≤ 0.2951), 39 false matches, FNMR 0.18 % | ≥ 4.089, 39 false matches, FNMR 0.00 % |
+/// | 1e-6 | ≥ 5.991 (d ≤ 0.2604), 3 false matches, FNMR 0.07 % | ≥ 6.528 (d ≤ 0.2788), 3 false matches, FNMR 0.35 % | ≥ 4.829, 3 false matches, FNMR 0.00 % |
 ///
-/// Counts (mated / non-mated) and EER: crease 3999 / 3995001, EER 0.050 %; vein 3996 / 3992004, EER 0.075 %; fused 3995 / 3991005, EER 0.000 %.
+/// Counts (mated / non-mated) and EER: crease 4000 / 3996000, EER 0.050 %; vein 3996 / 3992004, EER 0.075 %; fused 3996 / 3992004, EER 0.000 %.
 ///
 /// Capture pairs (single distances, for the enrolment consistency check), maximum
 /// distance per target FMR:
@@ -31,7 +31,7 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 /// | 1e-5 | ≤ 0.2914, FNMR 0.20 % | ≤ 0.3038, FNMR 0.99 % |
 /// | 1e-6 | ≤ 0.2756, FNMR 0.43 % | ≤ 0.2830, FNMR 3.57 % |
 ///
-/// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v2.0; vein algorithm 512 v2.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 1 / 4000, vein 4 / 4000 captures (missing from that modality only).
+/// Data set: 1000 synthetic identities (openpalm::synth, seeds 3000000..3001000) × 4 captures (samples 0–3), CaptureOptions::default(), 640×480 visible + NIR; default Pipeline (crease algorithm 257 v2.0; vein algorithm 512 v2.0); MatchConfig::default(); FusionConfig::default(). Non-mated: every capture against the enrolment (samples 0–2) of every other identity; mated: each capture against the enrolment of its identity's three other captures; per modality the best distance over the references. Capture pairs: single distances, each unordered pair once. FTA: crease 0 / 4000, vein 4 / 4000 captures (missing from that modality only).
 ///
 /// Generator: openpalm 0.1.0 (synth generator of this crate version; frozen by testdata/synth golden files).
 ///
@@ -44,44 +44,44 @@ use super::{CalibrationTable, CapturePairCalibration, ScoreCalibration};
 /// Synthetic figures only: re-measure on the target sensor's captures before quoting an FMR.
 pub static CALIBRATION: CalibrationTable = CalibrationTable {
     crease: ScoreCalibration {
-        mated: 3999,
-        non_mated: 3995001,
-        eer: 0.0005001250312578145,
+        mated: 4000,
+        non_mated: 3996000,
+        eer: 0.0005,
         points: [
             Measured {
                 target_fmr: 0.01,
                 threshold: 2.846317541080657,
-                false_matches: 39254,
-                fmr: 0.00982577976826539,
-                fnmr: 0.0005001250312578145,
+                false_matches: 39252,
+                fmr: 0.009822822822822822,
+                fnmr: 0.0005,
             },
             Measured {
                 target_fmr: 0.001,
                 threshold: 3.6791880098653014,
                 false_matches: 3964,
-                fmr: 0.0009922400520049933,
-                fnmr: 0.0005001250312578145,
+                fmr: 0.000991991991991992,
+                fnmr: 0.0005,
             },
             Measured {
                 target_fmr: 0.0001,
                 threshold: 4.348876793296297,
                 false_matches: 398,
-                fmr: 9.96245057260311e-5,
-                fnmr: 0.0005001250312578145,
+                fmr: 9.95995995995996e-5,
+                fnmr: 0.0005,
             },
             Measured {
                 target_fmr: 1e-5,
                 threshold: 5.069130883871919,
                 false_matches: 36,
-                fmr: 9.011261824465124e-6,
-                fnmr: 0.0007501875468867217,
+                fmr: 9.00900900900901e-6,
+                fnmr: 0.00075,
             },
             Measured {
                 target_fmr: 1e-6,
                 threshold: 5.991367861885789,
                 false_matches: 3,
-                fmr: 7.509384853720938e-7,
-                fnmr: 0.0007501875468867217,
+                fmr: 7.507507507507508e-7,
+                fnmr: 0.00075,
             },
         ],
     },
@@ -93,8 +93,8 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
             Measured {
                 target_fmr: 0.01,
                 threshold: 3.083938660209847,
-                false_matches: 38664,
-                fmr: 0.009685361036712388,
+                false_matches: 38663,
+                fmr: 0.009685110535961387,
                 fnmr: 0.00025025025025025025,
             },
             Measured {
@@ -128,87 +128,87 @@ pub static CALIBRATION: CalibrationTable = CalibrationTable {
         ],
     },
     fused: ScoreCalibration {
-        mated: 3995,
-        non_mated: 3991005,
-        eer: 2.5056345456846083e-7,
+        mated: 3996,
+        non_mated: 3992004,
+        eer: 2.505007510012515e-7,
         points: [
             Measured {
                 target_fmr: 0.01,
-                threshold: 2.2847665527214334,
-                false_matches: 39909,
-                fmr: 0.009999736908372704,
+                threshold: 2.2847516437116377,
+                false_matches: 39920,
+                fmr: 0.00999998997996996,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.001,
-                threshold: 2.9577260398401437,
-                false_matches: 3991,
-                fmr: 0.0009999987471827271,
+                threshold: 2.957688918041128,
+                false_matches: 3992,
+                fmr: 0.000999998997996996,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 0.0001,
                 threshold: 3.5567415921463468,
                 false_matches: 399,
-                fmr: 9.997481837281587e-5,
+                fmr: 9.994979964949936e-5,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 1e-5,
                 threshold: 4.089170156420799,
                 false_matches: 39,
-                fmr: 9.771974728169972e-6,
+                fmr: 9.769529289048809e-6,
                 fnmr: 0.0,
             },
             Measured {
                 target_fmr: 1e-6,
                 threshold: 4.828529327779646,
                 false_matches: 3,
-                fmr: 7.516903637053825e-7,
+                fmr: 7.515022530037545e-7,
                 fnmr: 0.0,
             },
         ],
     },
     capture_pairs: CapturePairCalibration {
         crease: ScoreCalibration {
-            mated: 5997,
-            non_mated: 7988004,
-            eer: 0.001167250291812573,
+            mated: 6000,
+            non_mated: 7992000,
+            eer: 0.0011666666666666668,
             points: [
                 Measured {
                     target_fmr: 0.01,
                     threshold: 0.34823091247672255,
-                    false_matches: 79816,
-                    fmr: 0.009991982978476225,
-                    fnmr: 0.001167250291812573,
+                    false_matches: 79824,
+                    fmr: 0.009987987987987989,
+                    fnmr: 0.0011666666666666668,
                 },
                 Measured {
                     target_fmr: 0.001,
                     threshold: 0.3263473053892216,
-                    false_matches: 7955,
-                    fmr: 0.0009958683045226317,
-                    fnmr: 0.001167250291812573,
+                    false_matches: 7956,
+                    fmr: 0.0009954954954954954,
+                    fnmr: 0.0011666666666666668,
                 },
                 Measured {
                     target_fmr: 0.0001,
                     threshold: 0.3078231292517007,
-                    false_matches: 796,
-                    fmr: 9.964942431175547e-5,
-                    fnmr: 0.001167250291812573,
+                    false_matches: 797,
+                    fmr: 9.972472472472473e-5,
+                    fnmr: 0.0011666666666666668,
                 },
                 Measured {
                     target_fmr: 1e-5,
                     threshold: 0.29141716566866266,
                     false_matches: 73,
-                    fmr: 9.138703485877073e-6,
-                    fnmr: 0.002001000500250125,
+                    fmr: 9.134134134134134e-6,
+                    fnmr: 0.002,
                 },
                 Measured {
                     target_fmr: 1e-6,
                     threshold: 0.27564102564102566,
                     false_matches: 7,
-                    fmr: 8.763140328923221e-7,
-                    fnmr: 0.004335501083875271,
+                    fmr: 8.758758758758759e-7,
+                    fnmr: 0.004333333333333333,
                 },
             ],
         },
