@@ -1080,7 +1080,7 @@ fn fingers_at(
             let (px, py) = small.to_frame(c.0 + rho * bis.0, c.1 + rho * bis.1);
             let p = Point2::new(px, py);
             let b = Vector2::new(bis.0, bis.1);
-            let q = follow_seam(&value, hand.threshold, p, b, f, r * f, false);
+            let q = follow_seam(&value, hand.threshold, p, b, f, r * f, Follow::Seam);
             if q == p {
                 return None;
             }
@@ -1825,6 +1825,8 @@ fn deepest_background(
 fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks {
     let f = small.f as f32;
     let mut out = [Point2::new(0.0f32, 0.0); 3];
+    // Where a visible-light slit goes on as a seam: how far (see `bound_seam_continuations`).
+    let mut continued: [Option<Point2<f32>>; 3] = [None; 3];
     let seams = follows_seams(frame);
     let fits_floors = !frame.spectrum().is_near_infrared();
     #[allow(clippy::needless_range_loop)]
@@ -1897,7 +1899,22 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
         // all along (below the threshold), which no palm crease is.
         out[j] = if found.pressed[j] || narrow {
             let slit = !found.pressed[j] && !seams;
-            let q = follow_seam(&value, thr, refined, b, f, found.radius * f, slit);
+            let mode = if slit { Follow::Slit } else { Follow::Seam };
+            let q = follow_seam(&value, thr, refined, b, f, found.radius * f, mode);
+            if slit && q != refined {
+                let on = follow_seam(
+                    &value,
+                    thr,
+                    refined,
+                    b,
+                    f,
+                    found.radius * f,
+                    Follow::SlitThenSeam,
+                );
+                if on != q {
+                    continued[j] = Some(on);
+                }
+            }
             if q == refined {
                 refined + b * edge_offset(&value, refined, b).unwrap_or(0.0)
             } else {
@@ -1907,6 +1924,7 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
             refined + b * edge_offset(&value, refined, b).unwrap_or(0.0)
         };
     }
+    bound_seam_continuations(&mut out, continued, found, f);
     let (cx, cy) = small.to_frame(found.center.0, found.center.1);
     Landmarks {
         index_middle: out[0],
@@ -1916,6 +1934,59 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
         palm_radius_px: found.radius * f,
     }
 }
+
+/// Under visible light a slit between fingers that nearly touch often ends before the valley:
+/// beyond it the two fingers' skin meets and only a faint seam shows, or none. Following such a
+/// seam on is what a palm crease that starts at a valley also invites (on a synthetic RGB hand
+/// a follower walked 11–23 px down a crease), so a continuation (`continued[j]`, the end of
+/// the slit-then-seam path from `out[j]`, the slit's end) is accepted only as far as the line
+/// through the other two valleys, less a margin of [`SEAM_CONTINUATION_MARGIN`] palm radii on
+/// the fingertips' side. For the middle–ring valley that line is a real bound: the row of
+/// valleys bulges towards the fingertips in the middle. For an end valley it is stricter than
+/// a hand needs (the ring–little valley usually sits below the line through the other two), so
+/// end valleys seldom continue: the rule trades those for safety from creases. Past the bound
+/// the continuation is cut back along its path; a slit end already beyond it stays.
+fn bound_seam_continuations(
+    out: &mut [Point2<f32>; 3],
+    continued: [Option<Point2<f32>>; 3],
+    found: &Found,
+    f: f32,
+) {
+    let base = *out;
+    for (j, cont) in continued.iter().enumerate() {
+        let Some(q) = *cont else { continue };
+        let (a, c) = match j {
+            0 => (base[1], base[2]),
+            1 => (base[0], base[2]),
+            _ => (base[0], base[1]),
+        };
+        let Some(u) = (c - a).try_normalize(1e-3) else {
+            continue;
+        };
+        // Unit normal of the line, pointing towards the fingertips.
+        let b = Vector2::new(found.dirs[j].0, found.dirs[j].1);
+        let mut n = Vector2::new(-u.y, u.x);
+        if n.dot(&b) < 0.0 {
+            n = -n;
+        }
+        let lim = SEAM_CONTINUATION_MARGIN * found.radius * f;
+        let (s0, s1) = ((base[j] - a).dot(&n), (q - a).dot(&n));
+        out[j] = if s1 >= lim {
+            q
+        } else if s0 > lim {
+            base[j] + (q - base[j]) * ((s0 - lim) / (s0 - s1))
+        } else {
+            base[j]
+        };
+    }
+}
+
+/// How far (palm radii) on the fingertips' side of the line through the other two valleys a
+/// seam continuation must stop ([`bound_seam_continuations`]). Measured on synthetic gray
+/// frames (`roi_synth_accuracy 100 10 gray 180 200`, valley p99 6.46 px without continuation):
+/// 0 (the line itself): p99 6.20, but on the standard RGB set one valley 14 px off (max 9.63
+/// before); 0.05: p99 6.20, RGB unchanged; 0.1: p99 6.46 (nothing continues).
+const SEAM_CONTINUATION_MARGIN: f32 = 0.05;
 
 /// The deepest of a fan of parallel rays (`depths[k]`: how far ray `k` reached, `None`: it
 /// started inside the hand): its position, fractional, as an offset from ray `centre`, and its
@@ -2086,19 +2157,29 @@ fn edge_offset(
     None
 }
 
-/// Whether a valley whose mask shows an open but narrow gap (a V between converging fingers)
-/// is followed along a seam beyond the gap: in near-infrared frames only. Under visible light
-/// the palm's flexion creases are as dark as such a seam and run the same way from the finger
-/// bases (on a real phone photo the follower walked down the creases from an open gap), while
-/// Whether a narrow gap may continue as a dark seam ([`follow_seam`] without `slit`): under NIR,
+/// Whether a narrow gap may continue as a dark seam ([`Follow::Seam`]): under NIR,
 /// where light passes the skin's surface and leaves the creases faint. Under visible light a
 /// narrow gap is followed only as a slit, background seen all along it (below the segmentation
 /// threshold, which skin, creased or not, is above), because a palm crease that starts at a
 /// valley is as dark as a seam. Fingers pressed together (no gap in the mask at all, split on
 /// the finger circle where a seam divides a double-width crossing) are followed as a seam under
-/// any light: without the seam there is no valley.
+/// any light: without the seam there is no valley. (A visible-light slit may still go on as a
+/// seam within the valley row's bound: [`bound_seam_continuations`].)
 fn follows_seams(frame: &Frame) -> bool {
     frame.spectrum().is_near_infrared()
+}
+
+/// Which dark lines [`follow_seam`] follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Follow {
+    /// Any seam: a clear dip between two hand-bright sides.
+    Seam,
+    /// Only a slit: a dip below the segmentation threshold, background seen between fingers
+    /// that nearly touch.
+    Slit,
+    /// A slit, and once it has been followed for a seam's minimum length, on as a seam where
+    /// the fingers touch beyond it (see [`bound_seam_continuations`]).
+    SlitThenSeam,
 }
 
 /// Minimum seam dip, as a fraction of the hand-side level above the threshold.
@@ -2109,8 +2190,7 @@ const SEAM_DIP: f32 = 0.35;
 /// the valley `p` found on the mask, follow that seam towards the palm (along `−b`) while the
 /// profile across it keeps a clear dip between two hand-bright sides; the valley is where the
 /// seam ends. A seam must persist well beyond an edge's blur (`min_len`), otherwise `p` stays.
-/// With `slit`, only a dip below the threshold `thr` counts: a slit between fingers that nearly
-/// touch, background seen through it.
+/// [`Follow`] says which lines count.
 fn follow_seam(
     value: &dyn Fn(Point2<f32>) -> Option<f32>,
     thr: f32,
@@ -2118,7 +2198,7 @@ fn follow_seam(
     b: Vector2<f32>,
     f: f32,
     radius_px: f32,
-    slit: bool,
+    mode: Follow,
 ) -> Point2<f32> {
     let perp = Vector2::new(-b.y, b.x);
     let hw = (2.0 * f + 4.0).round() as i32; // profile half-width, px
@@ -2154,7 +2234,13 @@ fn follow_seam(
         let lmax = prof[..imin].iter().copied().fold(f32::MIN, f32::max);
         let rmax = prof[imin + 1..].iter().copied().fold(f32::MIN, f32::max);
         let side = lmax.min(rmax);
-        let seam = side > thr && side - vmin >= SEAM_DIP * (side - thr) && (!slit || vmin < thr);
+        // Background through the line (a slit), or a seam where [`Follow`] allows one.
+        let through = match mode {
+            Follow::Seam => true,
+            Follow::Slit => vmin < thr,
+            Follow::SlitThenSeam => vmin < thr || last_good.is_some_and(|(_, len)| len >= min_len),
+        };
+        let seam = side > thr && side - vmin >= SEAM_DIP * (side - thr) && through;
         cur = q + perp * (imin as f32 - hw as f32);
         if track > 1 {
             track = 1;
@@ -2375,6 +2461,57 @@ mod tests {
     /// lies at y < 0. The follower walks from the gap's end down the seam to its end; on a
     /// palm without a seam it stays where it started.
     #[test]
+    fn seam_continuations_stop_at_the_valley_row() {
+        // Valleys in a row along x, fingers pointing up (−y); the middle one's slit ended at
+        // y = −5 and its seam goes on to y = +20 (into the palm).
+        let found = Found {
+            valleys: [(0.0, 0.0); 3],
+            dirs: [(0.0, -1.0); 3],
+            center: (0.0, 50.0),
+            radius: 20.0,
+            pressed: [false; 3],
+        };
+        let row = |y1: f32| {
+            [
+                Point2::new(-30.0, 0.0),
+                Point2::new(0.0, y1),
+                Point2::new(30.0, 0.0),
+            ]
+        };
+        // Bound: 0.05 × 20 px × f (1) = 1 px above the line y = 0, i.e. y = −1.
+        let mut out = row(-5.0);
+        bound_seam_continuations(
+            &mut out,
+            [None, Some(Point2::new(0.0, 20.0)), None],
+            &found,
+            1.0,
+        );
+        assert!((out[1].y + 1.0).abs() < 1e-4, "{:?}", out[1]);
+        // Within the bound the continuation is taken as it is.
+        let mut out = row(-9.0);
+        bound_seam_continuations(
+            &mut out,
+            [None, Some(Point2::new(0.0, -3.0)), None],
+            &found,
+            1.0,
+        );
+        assert_eq!(out[1], Point2::new(0.0, -3.0));
+        // A slit end already past the bound stays.
+        let mut out = row(2.0);
+        bound_seam_continuations(
+            &mut out,
+            [None, Some(Point2::new(0.0, 9.0)), None],
+            &found,
+            1.0,
+        );
+        assert_eq!(out[1], Point2::new(0.0, 2.0));
+        // No continuation: nothing moves.
+        let mut out = row(-5.0);
+        bound_seam_continuations(&mut out, [None; 3], &found, 1.0);
+        assert_eq!(out, row(-5.0));
+    }
+
+    #[test]
     fn seam_follower_stops_where_the_fingers_part() {
         let thr = 100.0;
         let fingers = |p: Point2<f32>| -> Option<f32> {
@@ -2389,7 +2526,15 @@ mod tests {
             Some(120.0 + 80.0 * (e / 10.0).min(1.0))
         };
         let b = Vector2::new(0.0, -1.0); // towards the fingertips (the gap)
-        let q = follow_seam(&fingers, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0, false);
+        let q = follow_seam(
+            &fingers,
+            thr,
+            Point2::new(0.0, 0.0),
+            b,
+            2.0,
+            100.0,
+            Follow::Seam,
+        );
         assert!((q.y - 40.0).abs() <= 2.0 && q.x.abs() <= 1.0, "{q:?}");
         let palm = |p: Point2<f32>| {
             Some(if p.y < 0.0 && p.x.abs() < 3.0 {
@@ -2398,7 +2543,15 @@ mod tests {
                 200.0
             })
         };
-        let q = follow_seam(&palm, thr, Point2::new(0.0, 0.0), b, 2.0, 100.0, false);
+        let q = follow_seam(
+            &palm,
+            thr,
+            Point2::new(0.0, 0.0),
+            b,
+            2.0,
+            100.0,
+            Follow::Seam,
+        );
         assert_eq!(q, Point2::new(0.0, 0.0));
     }
 
@@ -2421,11 +2574,14 @@ mod tests {
         };
         let b = Vector2::new(0.0, -1.0);
         let p = Point2::new(0.0, 0.0);
-        let q = follow_seam(&hand(60.0), thr, p, b, 2.0, 100.0, true);
+        let q = follow_seam(&hand(60.0), thr, p, b, 2.0, 100.0, Follow::Slit);
         assert!((q.y - 40.0).abs() <= 2.0 && q.x.abs() <= 1.0, "{q:?}");
-        assert_eq!(follow_seam(&hand(120.0), thr, p, b, 2.0, 100.0, true), p);
+        assert_eq!(
+            follow_seam(&hand(120.0), thr, p, b, 2.0, 100.0, Follow::Slit),
+            p
+        );
         // Without slit mode the dark line above the threshold is a seam.
-        let q = follow_seam(&hand(120.0), thr, p, b, 2.0, 100.0, false);
+        let q = follow_seam(&hand(120.0), thr, p, b, 2.0, 100.0, Follow::Seam);
         assert!((q.y - 40.0).abs() <= 2.0, "{q:?}");
     }
 
