@@ -183,11 +183,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    let over6 = lm_err.iter().filter(|&&e| e > 6.0).count();
     println!(
         "{n} frames ({spectrum}, rotation ±{rot}°, {skipped} skipped: truth outside the frame)\n\
          FTA: {}/{n} = {:.2} %\n\
          wrong hand side: {wrong_side}\n\
-         valley error (px): median {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}\n\
+         valley error (px): median {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}; {over6} of {} valleys over 6 px\n\
          ROI worst-corner error (px): median {:.2}, p99 {:.2}; misplaced (> 10 % of the side): {misplaced}\n\
          same-identity residual shift (ROI px of 128): median {:.2}, p90 {:.2} (ground-truth ROIs: {:.2}, {:.2})\n\
          time per frame (ms, 1 thread, this machine): median {:.2}",
@@ -196,7 +197,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pct(&mut lm_err.clone(), 0.5),
         pct(&mut lm_err.clone(), 0.9),
         pct(&mut lm_err.clone(), 0.99),
-        pct(&mut lm_err, 1.0),
+        pct(&mut lm_err.clone(), 1.0),
+        lm_err.len(),
         pct(&mut corner_err.clone(), 0.5),
         pct(&mut corner_err, 0.99),
         pct(&mut res_det.clone(), 0.5),
