@@ -94,16 +94,16 @@ impl Default for EnrolmentConfig {
     /// mated capture pairs per modality): **crease 0.3078, vein 0.3244** (crease codes v2 and
     /// vein codes on 16 × 16 grids).
     ///
-    /// What that means, measured on the calibration set (999 / 996 identities whose three
+    /// What that means, measured on the calibration set (1 000 / 996 identities whose three
     /// enrolment captures were all acquired; `cargo run --release --features synth --example
     /// calibrate`, key `consistency` of `testdata/calibration/calibration.json`):
     ///
     /// | bound | pair FMR | pair FNMR | genuine enrolments refused |
     /// |---|---|---|---|
-    /// | crease 0.2756 (pair FMR 1e-6) | 8.8e-7 | 0.43 % | 11 of 999 (1.1 %) |
-    /// | crease 0.2914 (pair FMR 1e-5) | 9.1e-6 | 0.20 % | 5 of 999 (0.5 %) |
-    /// | **crease 0.3078 (pair FMR 1e-4)** | 1.0e-4 | 0.12 % | 3 of 999 (0.3 %) |
-    /// | crease 0.3482 (pair FMR 1e-2) | 1.0e-2 | 0.12 % | 3 of 999 (0.3 %) |
+    /// | crease 0.2756 (pair FMR 1e-6) | 8.8e-7 | 0.45 % | 11 of 1 000 (1.1 %) |
+    /// | crease 0.2914 (pair FMR 1e-5) | 9.1e-6 | 0.20 % | 5 of 1 000 (0.5 %) |
+    /// | **crease 0.3078 (pair FMR 1e-4)** | 1.0e-4 | 0.13 % | 3 of 1 000 (0.3 %) |
+    /// | crease 0.3482 (pair FMR 1e-2) | 1.0e-2 | 0.13 % | 3 of 1 000 (0.3 %) |
     /// | vein 0.3038 (pair FMR 1e-5) | 9.9e-6 | 0.99 % | 21 of 996 (2.1 %) |
     /// | **vein 0.3244 (pair FMR 1e-4)** | 9.6e-5 | 0.35 % | 7 of 996 (0.7 %) |
     /// | vein 0.3698 (pair FMR 1e-2) | 9.9e-3 | 0.12 % | 3 of 996 (0.3 %) |
@@ -112,7 +112,7 @@ impl Default for EnrolmentConfig {
     /// capture matches each of the others within the bound, so it slips through with
     /// probability ≤ the pair FMR (1e-4); a tenfold stricter vein bound (pair FMR 1e-5) would
     /// refuse 14 more genuine enrolments per thousand. Loosening further barely helps the
-    /// genuine side: even at pair FMR 1e-2, 0.12 % of the genuine capture pairs stay above the
+    /// genuine side: even at pair FMR 1e-2, 0.12–0.13 % of the genuine capture pairs stay above the
     /// bound — they are captures whose ROI was misplaced (distance ≈ non-mated), which are
     /// poor references anyway, so asking for a retake is the right answer for them. A refused
     /// enrolment is retaken (the error names the pair), not lost.
