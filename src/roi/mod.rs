@@ -693,6 +693,43 @@ fn make_hand(
     }
 }
 
+/// The median of `values` (a small image, `w` × `h`) over the hand pixels of `mask` inside the
+/// palm's inscribed disc (centre `c`, radius `r`, small px); `None` when there are none.
+fn palm_median(
+    values: &[u8],
+    mask: &[u8],
+    w: usize,
+    h: usize,
+    c: (f32, f32),
+    r: f32,
+) -> Option<f32> {
+    if w == 0 || h == 0 {
+        return None;
+    }
+    let mut palm: Vec<u8> = Vec::new();
+    let (x0, x1) = (
+        (c.0 - r).floor().max(0.0) as usize,
+        ((c.0 + r).ceil().max(0.0) as usize).min(w - 1),
+    );
+    let (y0, y1) = (
+        (c.1 - r).floor().max(0.0) as usize,
+        ((c.1 + r).ceil().max(0.0) as usize).min(h - 1),
+    );
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let i = y * w + x;
+            if mask[i] != 0 && (x as f32 - c.0).hypot(y as f32 - c.1) <= r {
+                palm.push(values[i]);
+            }
+        }
+    }
+    if palm.is_empty() {
+        return None;
+    }
+    let k = palm.len() / 2;
+    Some(*palm.select_nth_unstable(k).1 as f32)
+}
+
 /// What the edge-cut hypotheses need from the primary segmentation; they are computed only
 /// when the primary mask fails the landmark checks.
 struct EdgeCuts {
@@ -784,23 +821,8 @@ impl EdgeCuts {
     /// differ from the primary or leaves the hand-size range; else the hand and its area.
     fn skin(&self, grow: usize) -> Option<(Hand, usize)> {
         let (w, h) = (self.w, self.h);
-        let ((cx, cy), r) = self.palm;
-        let mut palm: Vec<u8> = Vec::new();
-        let (x0, x1) = ((cx - r).max(0.0) as usize, ((cx + r) as usize).min(w - 1));
-        let (y0, y1) = ((cy - r).max(0.0) as usize, ((cy + r) as usize).min(h - 1));
-        for y in y0..=y1 {
-            for x in x0..=x1 {
-                let i = y * w + x;
-                if self.mask[i] != 0 && (x as f32 - cx).hypot(y as f32 - cy) <= r {
-                    palm.push(self.blurred[i]);
-                }
-            }
-        }
-        if palm.is_empty() {
-            return None;
-        }
-        let k = palm.len() / 2;
-        let level = SKIN_FRACTION * *palm.select_nth_unstable(k).1 as f32;
+        let (c, r) = self.palm;
+        let level = SKIN_FRACTION * palm_median(&self.blurred, &self.mask, w, h, c, r)?;
         if level <= self.t as f32 {
             return None;
         }
@@ -1325,27 +1347,8 @@ fn fingers_at(
             Channel::Gray => &small.gray,
         };
         let (w, h) = (small.w, small.h);
-        let mut palm: Vec<u8> = Vec::new();
-        let (x0, x1) = (
-            (c.0 - r).floor().max(0.0) as usize,
-            ((c.0 + r).ceil().max(0.0) as usize).min(w.saturating_sub(1)),
-        );
-        let (y0, y1) = (
-            (c.1 - r).floor().max(0.0) as usize,
-            ((c.1 + r).ceil().max(0.0) as usize).min(h.saturating_sub(1)),
-        );
-        for y in y0..=y1 {
-            for x in x0..=x1 {
-                let i = y * w + x;
-                if hand.mask[i] != 0 && (x as f32 - c.0).hypot(y as f32 - c.1) <= r {
-                    palm.push(chan[i]);
-                }
-            }
-        }
         let mut skin = vec![0u8; w * h];
-        if !palm.is_empty() {
-            let k = palm.len() / 2;
-            let med = *palm.select_nth_unstable(k).1 as f32;
+        if let Some(med) = palm_median(chan, &hand.mask, w, h, c, r) {
             let level = if frame.spectrum().is_near_infrared() {
                 f32::MIN
             } else {
