@@ -1903,20 +1903,9 @@ fn refine(frame: &Frame, small: &Small, hand: &Hand, found: &Found) -> Landmarks
         out[j] = if found.pressed[j] || narrow {
             let slit = !found.pressed[j] && !seams;
             let mode = if slit { Follow::Slit } else { Follow::Seam };
-            let q = follow_seam(&value, thr, refined, b, f, found.radius * f, mode);
-            if slit && q != refined {
-                let on = follow_seam(
-                    &value,
-                    thr,
-                    refined,
-                    b,
-                    f,
-                    found.radius * f,
-                    Follow::SlitThenSeam,
-                );
-                if on != q {
-                    continued[j] = Some(on);
-                }
+            let (q, on) = follow_seam_on(&value, thr, refined, b, f, found.radius * f, mode, slit);
+            if q != refined && on != q {
+                continued[j] = Some(on);
             }
             if q == refined {
                 refined + b * edge_offset(&value, refined, b).unwrap_or(0.0)
@@ -2180,9 +2169,6 @@ enum Follow {
     /// Only a slit: a dip below the segmentation threshold, background seen between fingers
     /// that nearly touch.
     Slit,
-    /// A slit, and once it has been followed for a seam's minimum length, on as a seam where
-    /// the fingers touch beyond it (see [`bound_seam_continuations`]).
-    SlitThenSeam,
 }
 
 /// Minimum seam dip, as a fraction of the hand-side level above the threshold.
@@ -2203,6 +2189,49 @@ fn follow_seam(
     radius_px: f32,
     mode: Follow,
 ) -> Point2<f32> {
+    follow_seam_on(value, thr, p, b, f, radius_px, mode, false).0
+}
+
+/// One pass of [`follow_seam`] that also says where the line ends if, once it has been followed
+/// for a seam's minimum length, it may go on as a seam (`then_seam`): under [`Follow::Slit`], a
+/// slit that ends before the valley because the fingers touch beyond it (see
+/// [`bound_seam_continuations`]). Returns (the end under `mode`, the end with the
+/// continuation; the same point without `then_seam`).
+#[allow(clippy::too_many_arguments)]
+fn follow_seam_on(
+    value: &dyn Fn(Point2<f32>) -> Option<f32>,
+    thr: f32,
+    p: Point2<f32>,
+    b: Vector2<f32>,
+    f: f32,
+    radius_px: f32,
+    mode: Follow,
+    then_seam: bool,
+) -> (Point2<f32>, Point2<f32>) {
+    /// One follower's state: its last point on the line (and the length there), how many
+    /// steps in a row missed it, whether it has stopped, and whether the frame's border stopped
+    /// it (then its last point stands whatever the length).
+    #[derive(Clone, Copy)]
+    struct Track {
+        last_good: Option<(Point2<f32>, f32)>,
+        misses: u32,
+        done: bool,
+        border: bool,
+    }
+    impl Track {
+        fn step(&mut self, on_line: bool, cur: Point2<f32>, s: f32) {
+            if self.done {
+                return;
+            }
+            if on_line {
+                self.misses = 0;
+                self.last_good = Some((cur, s));
+            } else {
+                self.misses += 1;
+                self.done = self.misses >= 2;
+            }
+        }
+    }
     let perp = Vector2::new(-b.y, b.x);
     let hw = (2.0 * f + 4.0).round() as i32; // profile half-width, px
     // A seam runs straight along the gap's bisector: it may drift 1 px sideways per step, and
@@ -2215,17 +2244,32 @@ fn follow_seam(
     let max_len = 0.4 * radius_px;
     let min_len = 2.0 * f + 6.0;
     let mut cur = p;
-    let mut last_good: Option<(Point2<f32>, f32)> = None;
-    let mut misses = 0;
+    // `own`: the follower under `mode`; `on`: the one that may continue as a seam.
+    let mut own = Track {
+        last_good: None,
+        misses: 0,
+        done: false,
+        border: false,
+    };
+    let mut on = Track {
+        done: !then_seam,
+        ..own
+    };
     let mut s = 0.0f32;
-    while s < max_len {
+    let mut prof = Vec::with_capacity((2 * hw + 1) as usize);
+    'walk: while s < max_len && !(own.done && on.done) {
         s += 1.0;
         let q = cur - b;
-        let mut prof = Vec::with_capacity((2 * hw + 1) as usize);
+        prof.clear();
         for o in -hw..=hw {
             match value(q + perp * o as f32) {
                 Some(v) => prof.push(v),
-                None => return last_good.map_or(p, |g| g.0),
+                None => {
+                    for t in [&mut own, &mut on] {
+                        t.border = !t.done;
+                    }
+                    break 'walk;
+                }
             }
         }
         let (imin, vmin) = prof[(hw - track) as usize..=(hw + track) as usize]
@@ -2237,13 +2281,13 @@ fn follow_seam(
         let lmax = prof[..imin].iter().copied().fold(f32::MIN, f32::max);
         let rmax = prof[imin + 1..].iter().copied().fold(f32::MIN, f32::max);
         let side = lmax.min(rmax);
-        // Background through the line (a slit), or a seam where [`Follow`] allows one.
+        let dip = side > thr && side - vmin >= SEAM_DIP * (side - thr);
+        // Background through the line (a slit), or any seam where [`Follow`] allows one.
         let through = match mode {
             Follow::Seam => true,
             Follow::Slit => vmin < thr,
-            Follow::SlitThenSeam => vmin < thr || last_good.is_some_and(|(_, len)| len >= min_len),
         };
-        let seam = side > thr && side - vmin >= SEAM_DIP * (side - thr) && through;
+        let long = on.last_good.is_some_and(|(_, len)| len >= min_len);
         cur = q + perp * (imin as f32 - hw as f32);
         if track > 1 {
             track = 1;
@@ -2252,20 +2296,16 @@ fn follow_seam(
         if (cur - line).dot(&perp).abs() > 0.3 * s + 2.0 {
             break;
         }
-        if seam {
-            misses = 0;
-            last_good = Some((cur, s));
-        } else {
-            misses += 1;
-            if misses >= 2 {
-                break;
-            }
-        }
+        own.step(dip && through, cur, s);
+        on.step(dip && (through || long), cur, s);
     }
-    match last_good {
+    let end = |t: Track| match t.last_good {
+        Some((g, _)) if t.border => g,
         Some((g, len)) if len >= min_len => g,
         _ => p,
-    }
+    };
+    let own_end = end(own);
+    (own_end, if then_seam { end(on) } else { own_end })
 }
 
 // ---------------------------------------------------------------------------------------------
